@@ -1,0 +1,452 @@
+"""The ``newstrace`` command line: a thin layer over the library API.
+
+Each command parses its arguments, makes one library call, and prints the
+result (rich tables by default, the DESIGN.md JSON with ``--json``). User
+errors are one line on stderr and exit code 1; ``--traceback`` shows the trace.
+Exit code 2 means some input records were rejected (the rest were stored).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+import click
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from newstrace.errors import UserError
+
+app = typer.Typer(
+    name="newstrace",
+    help="Trace where news text comes from: reprints, spun copies and composites.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,
+)
+console = Console()
+err_console = Console(stderr=True)
+_state = {"traceback": False}
+
+DbOption = typer.Option(..., "--db", help="The newstrace database file (DuckDB).")
+
+
+@app.callback()
+def _root(
+    traceback: bool = typer.Option(False, "--traceback", help="Show tracebacks for user errors too."),
+) -> None:
+    _state["traceback"] = traceback
+
+
+@contextmanager
+def progress_bar(enabled: bool = True) -> Iterator[Any]:
+    """A rich progress bar driven by the library's ``progress(stage, done, total)`` callback."""
+    if not enabled or not err_console.is_terminal and not _force_progress():
+        yield None
+        return
+    with Progress(
+        TextColumn("[bold]{task.description:<12}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=False,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total or None)
+            bar.update(tasks[stage], completed=done, total=total or None)
+
+        yield update
+
+
+def _force_progress() -> bool:
+    import os
+
+    return os.environ.get("NEWSTRACE_PROGRESS") == "1"
+
+
+def _open_index(db: Path, read_only: bool = False) -> Any:
+    from newstrace.index import Index
+
+    return Index.open(db, read_only=read_only)
+
+
+def _print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def _read_input(arg: str, literal: bool = False) -> str:
+    if literal:
+        return arg
+    if arg == "-":
+        data = sys.stdin.buffer.read()
+    else:
+        path = Path(arg)
+        if not path.exists():
+            raise UserError(f"{arg}: no such file", hint="pass --text to give the text itself")
+        if path.is_dir():
+            raise UserError(f"{arg}: is a directory, expected a file")
+        try:
+            data = path.read_bytes()
+        except OSError as ex:
+            raise UserError(f"{arg}: cannot read ({ex.strerror})") from None
+        if path.suffix.lower() in {".html", ".htm"}:
+            from newstrace.ingest import html_to_record
+
+            text = html_to_record(data.decode("utf-8", "replace")).get("text")
+            if not text:
+                raise UserError(f"{arg}: no article text found in HTML")
+            return str(text)
+    if b"\x00" in data[:8192]:
+        raise UserError(f"{arg}: binary file, expected text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as ex:
+        raise UserError(f"{arg}: not valid UTF-8 (byte {ex.start})") from None
+
+
+@app.command()
+def ingest(
+    paths: list[Path] = typer.Argument(..., help="Files or folders: JSONL, CSV, .txt, HTML, WARC."),
+    db: Path = DbOption,
+    field: list[str] = typer.Option(
+        [], "--field", help="Map a field to a column of yours, e.g. --field published_at=pubdate."
+    ),
+    errors: Optional[Path] = typer.Option(
+        None, "--errors", help="Write rejected records to this JSONL file (where, reason)."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only the summary line."),
+) -> None:
+    """Store articles from files; re-ingesting the same content adds nothing.
+
+    Exit code 2 when some records were rejected (all others are stored).
+
+    Example:
+
+        newstrace ingest articles.jsonl pages/ --db news.duckdb
+    """
+    field_map = {}
+    for item in field:
+        if "=" not in item:
+            raise UserError(f"--field {item!r}: expected NAME=COLUMN, e.g. published_at=pubdate")
+        name, column = item.split("=", 1)
+        if name not in ("id", "url", "publisher", "published_at", "title", "text"):
+            raise UserError(f"--field {item!r}: unknown field {name!r}")
+        field_map[name] = column
+    with _open_index(db) as idx, progress_bar(not quiet) as bar:
+        report = idx.ingest(paths, field_map=field_map, progress=bar)
+    for where, reason in report.rejected[:20] if not quiet else []:
+        err_console.print(Text(f"rejected: {where}: {reason}", style="yellow"))
+    if len(report.rejected) > 20 and not quiet:
+        err_console.print(f"... and {len(report.rejected) - 20} more rejected")
+    if errors is not None:
+        with errors.open("w", encoding="utf-8") as fh:
+            for where, reason in report.rejected:
+                fh.write(json.dumps({"where": where, "reason": reason}, ensure_ascii=False) + "\n")
+    console.print(f"{db}: {report.summary()}")
+    if report.rejected:
+        raise typer.Exit(2)
+
+
+@app.command()
+def index(
+    db: Path = DbOption,
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only the summary line."),
+) -> None:
+    """Fingerprint, find candidate pairs, align and cluster the documents not yet indexed.
+
+    Incremental: old pairs are never re-aligned. Safe to interrupt; run again to resume.
+
+    Example:
+
+        newstrace index --db news.duckdb
+    """
+    with _open_index(db) as idx, progress_bar(not quiet) as bar:
+        report = idx.build(progress=bar)
+        stats = idx.stats()
+    timing = ", ".join(f"{k} {v:.2f}s" for k, v in report.seconds.items())
+    console.print(f"{db}: {report.summary()} ({timing})")
+    console.print(
+        f"index: {stats['documents']} documents, {stats['passages']} passages, "
+        f"{stats['clusters']} reuse clusters, {stats['families']} story families"
+    )
+
+
+@app.command()
+def align(
+    a: str = typer.Argument(..., help="First text: a file (.txt or .html), or - for stdin."),
+    b: str = typer.Argument(..., help="Second text: a file, or - for stdin."),
+    as_json: bool = typer.Option(False, "--json", help="Print the JSON of DESIGN.md."),
+    text: bool = typer.Option(False, "--text", help="A and B are the texts themselves."),
+) -> None:
+    """Find the reused passages between two texts, with exact character offsets.
+
+    Example:
+
+        newstrace align original.txt copy.txt --json
+    """
+    from newstrace.align import align_texts
+
+    if a == "-" and b == "-":
+        raise UserError("only one of A and B can be - (stdin)")
+    ta, tb = _read_input(a, text), _read_input(b, text)
+    a_id, b_id = ("a", "b") if text else (a, b)
+    passages = align_texts(ta, tb, a_id=a_id, b_id=b_id)
+    if as_json:
+        _print_json({"passages": [p.to_dict() for p in passages]})
+        return
+    if not passages:
+        console.print("no reused passage found")
+        return
+    table = Table(title=f"{len(passages)} reused passage(s)")
+    for col in ("A chars", "B chars", "score", "A text"):
+        table.add_column(col)
+    for p in passages:
+        snippet = ta[p.a_start : p.a_end]
+        table.add_row(
+            f"{p.a_start}-{p.a_end}", f"{p.b_start}-{p.b_end}", f"{p.score:.2f}",
+            Text(snippet[:120] + ("…" if len(snippet) > 120 else "")),
+        )
+    console.print(table)
+
+
+_COLOURS = ["cyan", "magenta", "green", "yellow", "blue", "red", "bright_cyan", "bright_magenta"]
+
+
+@app.command()
+def trace(
+    source: str = typer.Argument(..., help="The article to trace: a file (.txt/.html) or - for stdin."),
+    db: Path = DbOption,
+    as_json: bool = typer.Option(False, "--json", help="Print the trace JSON of DESIGN.md."),
+) -> None:
+    """Which indexed articles does this text reuse? Sentence by sentence.
+
+    Example:
+
+        newstrace trace suspicious.txt --db news.duckdb
+    """
+    text = _read_input(source)
+    with _open_index(db, read_only=True) as idx:
+        result = idx.trace(text, query_id=source if source != "-" else "query")
+    if as_json:
+        _print_json(result)
+        return
+    print_trace(text, result)
+
+
+def print_trace(text: str, result: dict[str, Any]) -> None:
+    """Render a trace result in the terminal: verdict, sources legend, coloured sentences."""
+    colour = {s["id"]: _COLOURS[i % len(_COLOURS)] for i, s in enumerate(result["sources"])}
+    verdict = result["classification"] + (", composite" if result["composite"] else "")
+    console.print(
+        f"[bold]{verdict}[/bold]: {result['coverage']:.0%} of the text reused "
+        f"from {len(result['sources'])} document(s)"
+    )
+    if result["earliest_source"]:
+        console.print(f"earliest source: {result['earliest_source']}")
+    if result["sources"]:
+        table = Table(title="sources")
+        for col in ("", "id", "publisher", "published", "share", "passages"):
+            table.add_column(col)
+        for s in result["sources"]:
+            table.add_row(
+                Text("■", style=colour[s["id"]]), Text(s["id"]), Text(s["publisher"] or "-"),
+                (s["published_at"] or "undated")[:16], f"{s['coverage']:.0%}", str(len(s["passages"])),
+            )
+        console.print(table)
+    for sent in result["sentences"]:
+        body = Text(text[sent["start"] : sent["end"]])
+        if sent["sources"]:
+            best = sent["sources"][0]
+            body.stylize(colour[best["id"]])
+            label = Text(f" [{best['id']} · {best['relation']}]", style="dim")
+            subs = [e for e in best["edits"] if e["op"] == "substitute"]
+            if subs:
+                label.append(
+                    " " + "; ".join(f"{e['source']} → {e['replacement']}" for e in subs[:4]),
+                    style="dim italic",
+                )
+            body.append_text(label)
+        else:
+            body.stylize("dim")
+            body.append(" [no source found]", style="dim")
+        console.print(body)
+    if result["edits"]:
+        console.print(
+            "substitutions: "
+            + "; ".join(f"{e['source']} → {e['replacement']} ×{e['count']}" for e in result["edits"][:12])
+        )
+
+
+@app.command()
+def clusters(
+    db: Path = DbOption,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    limit: int = typer.Option(20, "--limit", help="Show at most this many clusters (0: all)."),
+) -> None:
+    """Reuse clusters: one passage and all its copies, earliest first.
+
+    Example:
+
+        newstrace clusters --db news.duckdb --limit 10
+    """
+    with _open_index(db, read_only=True) as idx:
+        found = idx.clusters(limit=limit or None)
+    if as_json:
+        _print_json({"clusters": found})
+        return
+    if not found:
+        console.print("no reuse clusters (run `newstrace index` first?)")
+        return
+    for c in found:
+        console.print(
+            f"[bold]cluster {c['cluster_id']}[/bold]: {c['n_docs']} documents, "
+            f"earliest {c['earliest_id']} ({(c['earliest_at'] or 'undated')[:16]})"
+        )
+        snippet = c["text"][:200] + ("…" if len(c["text"]) > 200 else "")
+        console.print(Text("  “" + snippet.replace("\n", " ") + "”", style="italic"))
+        for m in c["members"]:
+            console.print(
+                Text(
+                    f"   {(m['published_at'] or 'undated')[:16]:16}  {m['id']}  "
+                    f"{m['publisher'] or '-'}  chars {m['start']}-{m['end']}"
+                )
+            )
+
+
+@app.command()
+def show(
+    doc_id: str = typer.Argument(..., help="The document id."),
+    db: Path = DbOption,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """One document with its reused spans highlighted.
+
+    Example:
+
+        newstrace show copy-07 --db news.duckdb
+    """
+    with _open_index(db, read_only=True) as idx:
+        doc = idx.document(doc_id)
+    if as_json:
+        _print_json(doc)
+        return
+    console.print(Text(f"{doc['id']} · {doc['publisher'] or '-'} · {doc['published_at'] or 'undated'}", style="bold"))
+    if doc["title"]:
+        console.print(Text(doc["title"], style="bold"))
+    body = Text(doc["text"])
+    for p in doc["passages"]:
+        body.stylize("reverse", p["start"], p["end"])
+    console.print(body)
+    table = Table(title=f"{len(doc['passages'])} reused passage(s)")
+    for col in ("chars", "other document", "other chars", "score"):
+        table.add_column(col)
+    for p in doc["passages"]:
+        table.add_row(
+            f"{p['start']}-{p['end']}", Text(p["other_id"]), f"{p['other_start']}-{p['other_end']}",
+            f"{p['score']:.2f}",
+        )
+    console.print(table)
+
+
+@app.command()
+def stats(db: Path = DbOption, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Counts: documents, pairs, passages, clusters.
+
+    Example:
+
+        newstrace stats --db news.duckdb
+    """
+    with _open_index(db, read_only=True) as idx:
+        s = idx.stats()
+    if as_json:
+        _print_json(s)
+    else:
+        for k, v in s.items():
+            console.print(f"{k:22} {v}")
+
+
+@app.command()
+def report(
+    db: Path = DbOption,
+    out: Path = typer.Option(..., "--out", help="Folder for the static HTML report."),
+) -> None:
+    """Write a static HTML report (opens without a server).
+
+    Example:
+
+        newstrace report --db news.duckdb --out report/
+    """
+    from newstrace.report import write_report
+
+    with _open_index(db, read_only=True) as idx:
+        path = write_report(idx, out)
+    console.print(f"report written to {path}")
+
+
+@app.command()
+def demo(
+    db: Path = typer.Option(Path("demo.duckdb"), "--db", help="Database to create."),
+    out: Path = typer.Option(Path("demo-report"), "--out", help="Folder for the HTML report."),
+) -> None:
+    """Build an index of the bundled demo corpus, print a summary and write a report.
+
+    Example:
+
+        newstrace demo --db demo.duckdb --out demo-report
+    """
+    from newstrace.demo import run_demo
+
+    run_demo(db, out, console=console, progress=progress_bar)
+
+
+def _register_extensions() -> None:
+    """Commands that live in their own modules (evaluation, web, spark...)."""
+    import importlib
+
+    for name in ("newstrace.cli_eval", "newstrace.cli_web", "newstrace.cli_spark", "newstrace.cli_watch"):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as ex:
+            if ex.name == name:
+                continue
+            raise
+        module.register(app)
+
+
+_register_extensions()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI and map errors to one line and an exit code."""
+    try:
+        code = app(args=argv, standalone_mode=False)
+    except UserError as ex:
+        if _state["traceback"]:
+            raise
+        err_console.print(Text(f"Error: {ex}", style="red"), soft_wrap=True)
+        if ex.hint:
+            err_console.print(Text(ex.hint), soft_wrap=True)
+        sys.exit(1)
+    except click.exceptions.Abort:
+        err_console.print("Aborted.")
+        sys.exit(1)
+    except click.ClickException as ex:
+        ex.show()
+        sys.exit(1 if ex.exit_code == 2 else ex.exit_code)
+    except KeyboardInterrupt:
+        err_console.print("Interrupted; run the same command again to resume.")
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(0)
+    sys.exit(code or 0)

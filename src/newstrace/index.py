@@ -1,0 +1,648 @@
+"""The library API: an ``Index`` over one DuckDB file, and the pipeline that builds it.
+
+>>> from newstrace import Index                                # doctest: +SKIP
+>>> idx = Index.open("news.duckdb")                            # doctest: +SKIP
+>>> idx.add([{"id": "a1", "text": "..."}])                     # doctest: +SKIP
+>>> idx.build()                                                # doctest: +SKIP
+>>> result = idx.trace("pasted article text")                  # doctest: +SKIP
+
+Stages (each resumable; see ``store``): fingerprint -> candidates -> align -> cluster.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from newstrace import provenance
+from newstrace.align import align_many, align_tokens, rows_to_passages
+from newstrace.candidates import find_new_candidates, rank_documents_for_hashes
+from newstrace.cluster import cluster_passages, story_families
+from newstrace.errors import IncompatibleIndex, UserError
+from newstrace.ingest import Rejected, coerce_documents, content_hash, read_documents
+from newstrace.model import Document, IngestReport, Passage
+from newstrace.params import DEFAULT_PARAMS, Params
+from newstrace.shingles import document_fingerprints, ngram_hashes
+from newstrace.store import connect, get_meta, set_meta
+from newstrace.tokens import Tokens, tokenize_text
+
+#: progress(stage, done, total) -- called as work advances; total may be 0 if unknown.
+ProgressFn = Callable[[str, int, int], None]
+
+FINGERPRINT_BATCH = 2000
+ALIGN_BATCH = 20000
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    return None
+
+
+@dataclass
+class BuildReport:
+    """What ``Index.build`` did, with wall seconds per stage."""
+
+    fingerprinted: int = 0
+    candidate_pairs: int = 0
+    aligned_pairs: int = 0
+    passages: int = 0
+    clusters: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        return (
+            f"fingerprinted {self.fingerprinted} document(s), {self.candidate_pairs} new candidate "
+            f"pair(s), aligned {self.aligned_pairs}, {self.passages} new passage(s), "
+            f"{self.clusters} cluster(s)"
+        )
+
+
+class _TokenCache:
+    """LRU cache of tokenised documents, so alignment does not re-tokenise."""
+
+    def __init__(self, max_docs: int = 50_000) -> None:
+        self.max_docs = max_docs
+        self.items: OrderedDict[int, Tokens] = OrderedDict()
+
+    def get(self, key: int) -> Tokens | None:
+        tok = self.items.get(key)
+        if tok is not None:
+            self.items.move_to_end(key)
+        return tok
+
+    def put(self, key: int, tok: Tokens) -> None:
+        self.items[key] = tok
+        self.items.move_to_end(key)
+        while len(self.items) > self.max_docs:
+            self.items.popitem(last=False)
+
+
+class Index:
+    """A newstrace index stored in one DuckDB file.
+
+    Use ``Index.open(path)``; ``add``/``ingest`` store documents, ``build`` runs the
+    pipeline incrementally, ``trace`` answers "where did this text come from?".
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path, params: Params, read_only: bool):
+        self.con = con
+        self.path = path
+        self.params = params
+        self.read_only = read_only
+        self._tokens = _TokenCache()
+
+    # -- opening -----------------------------------------------------------------------------
+    @classmethod
+    def open(
+        cls, path: str | Path, params: Params | None = None, read_only: bool = False
+    ) -> Index:
+        """Open or create the index at ``path``.
+
+        Raises:
+            IncompatibleIndex: the index was built with other fingerprint parameters.
+            UserError: the file cannot be opened.
+        """
+        params = params or DEFAULT_PARAMS
+        con = connect(path, read_only=read_only)
+        stored = get_meta(con, "index_signature")
+        if stored is not None and stored != params.index_signature():
+            con.close()
+            raise IncompatibleIndex(
+                f"{path}: index built with {stored}, requested {params.index_signature()}",
+                hint="use the same parameters, or build a new database",
+            )
+        return cls(con, Path(path), params, read_only)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- ingest -------------------------------------------------------------------------------
+    def add(
+        self,
+        docs: Iterable[Document | Mapping[str, Any]],
+        progress: ProgressFn | None = None,
+    ) -> IngestReport:
+        """Store documents (dicts with ``id``/``text``/... or ``Document``); skip duplicates."""
+        return self._store_items(coerce_documents(docs), progress or _no_progress)
+
+    def ingest(
+        self,
+        paths: Iterable[str | Path],
+        field_map: Mapping[str, str] | None = None,
+        progress: ProgressFn | None = None,
+    ) -> IngestReport:
+        """Read files (JSONL, CSV, .txt folders, HTML, WARC) and store their documents.
+
+        Bad records are reported in the returned ``IngestReport.rejected`` with file
+        and line; every good record is stored.
+        """
+        return self._store_items(read_documents(paths, field_map), progress or _no_progress)
+
+    def _store_items(self, items: Iterable[Any], progress: ProgressFn) -> IngestReport:
+        self._require_writable()
+        added = duplicates = 0
+        rejected: list[tuple[str, str]] = []
+        warnings: list[tuple[str, str]] = []
+        batch: list[tuple[Document, str]] = []
+        seen_in_batch: dict[str, str] = {}
+        n = 0
+
+        def flush() -> None:
+            nonlocal added, duplicates
+            if not batch:
+                return
+            a, d, rej = self._insert_documents(batch)
+            added += a
+            duplicates += d
+            rejected.extend(rej)
+            batch.clear()
+            seen_in_batch.clear()
+
+        for item in items:
+            n += 1
+            if isinstance(item, Rejected):
+                rejected.append((item.where, item.reason))
+            else:
+                doc, warns = item
+                for w in warns:
+                    warnings.append((doc.id, w))
+                digest = content_hash(
+                    {
+                        "publisher": doc.publisher, "url": doc.url, "title": doc.title,
+                        "published_at": doc.published_at.isoformat() if doc.published_at else "",
+                        "text": doc.text,
+                    }
+                )
+                prev = seen_in_batch.get(doc.id)
+                if prev is not None:
+                    if prev == digest:
+                        duplicates += 1
+                    else:
+                        rejected.append((doc.id, "duplicate id with different content"))
+                else:
+                    seen_in_batch[doc.id] = digest
+                    batch.append((doc, digest))
+                if len(batch) >= 2000:
+                    flush()
+            progress("ingest", n, 0)
+        flush()
+        return IngestReport(
+            added=added, duplicates=duplicates, rejected=rejected, warnings=warnings
+        )
+
+    def _insert_documents(
+        self, batch: list[tuple[Document, str]]
+    ) -> tuple[int, int, list[tuple[str, str]]]:
+        con = self.con
+        ids = [d.id for d, _ in batch]
+        existing = dict(
+            con.execute(
+                "SELECT id, content_hash FROM documents WHERE id IN (SELECT unnest(?))", [ids]
+            ).fetchall()
+        )
+        new = []
+        dup = 0
+        rejected = []
+        for doc, digest in batch:
+            old = existing.get(doc.id)
+            if old is None:
+                new.append((doc, digest))
+            elif old == digest:
+                dup += 1
+            else:
+                rejected.append((doc.id, "duplicate id with different content (already stored)"))
+        if new:
+            table = pa.table(
+                {
+                    "id": [d.id for d, _ in new],
+                    "url": [d.url for d, _ in new],
+                    "publisher": [d.publisher for d, _ in new],
+                    "published_at": pa.array([d.published_at for d, _ in new], pa.timestamp("us")),
+                    "title": [d.title for d, _ in new],
+                    "text": [d.text for d, _ in new],
+                    "content_hash": [h for _, h in new],
+                    "n_chars": [len(d.text) for d, _ in new],
+                }
+            )
+            con.register("new_documents", table)
+            try:
+                con.execute(
+                    """
+                    INSERT INTO documents (doc_key, id, url, publisher, published_at, title, text,
+                                           content_hash, n_chars)
+                    SELECT nextval('doc_key_seq'), id, url, publisher, published_at, title, text,
+                           content_hash, n_chars
+                    FROM new_documents
+                    """
+                )
+            finally:
+                con.unregister("new_documents")
+        return len(new), dup, rejected
+
+    # -- build ---------------------------------------------------------------------------------
+    def build(self, progress: ProgressFn | None = None) -> BuildReport:
+        """Run fingerprint -> candidates -> align -> cluster on documents not yet indexed.
+
+        Old pairs are never re-aligned; clusters are recomputed from all passages.
+        Safe to interrupt: the next call resumes.
+        """
+        self._require_writable()
+        progress = progress or _no_progress
+        report = BuildReport()
+        stored = get_meta(self.con, "index_signature")
+        if stored is None:
+            set_meta(self.con, "index_signature", self.params.index_signature())
+        elif stored != self.params.index_signature():
+            raise IncompatibleIndex(f"{self.path}: index built with other parameters")
+        set_meta(self.con, "params", self.params.to_json())
+        t = time.perf_counter()
+        report.fingerprinted = self._fingerprint(progress)
+        report.seconds["fingerprint"] = time.perf_counter() - t
+        t = time.perf_counter()
+        progress("candidates", 0, 1)
+        report.candidate_pairs = find_new_candidates(self.con, self.params)
+        progress("candidates", 1, 1)
+        report.seconds["candidates"] = time.perf_counter() - t
+        t = time.perf_counter()
+        report.aligned_pairs, report.passages = self._align(progress)
+        report.seconds["align"] = time.perf_counter() - t
+        t = time.perf_counter()
+        report.clusters = self._cluster(progress)
+        report.seconds["cluster"] = time.perf_counter() - t
+        return report
+
+    def _tokenize(self, key: int, text: str) -> Tokens:
+        tok = self._tokens.get(key)
+        if tok is None:
+            tok = tokenize_text(text, self.params.stem)
+            self._tokens.put(key, tok)
+        return tok
+
+    def _fingerprint(self, progress: ProgressFn) -> int:
+        con = self.con
+        todo = con.execute(
+            "SELECT doc_key FROM documents ANTI JOIN fingerprinted USING (doc_key) ORDER BY doc_key"
+        ).fetchall()
+        keys = [k for (k,) in todo]
+        total = len(keys)
+        done = 0
+        progress("fingerprint", 0, total)
+        for lo in range(0, total, FINGERPRINT_BATCH):
+            chunk = keys[lo : lo + FINGERPRINT_BATCH]
+            rows = con.execute(
+                "SELECT doc_key, text FROM documents WHERE doc_key IN (SELECT unnest(?))", [chunk]
+            ).fetchall()
+            hash_parts = []
+            key_parts = []
+            fp_keys, fp_tokens, fp_ngrams = [], [], []
+            for key, text in rows:
+                tok = self._tokenize(key, text)
+                hashes = document_fingerprints(tok, self.params.ngram_tokens)
+                hash_parts.append(hashes)
+                key_parts.append(np.full(hashes.shape[0], key, dtype=np.int32))
+                fp_keys.append(key)
+                fp_tokens.append(len(tok))
+                fp_ngrams.append(int(hashes.shape[0]))
+            postings = pa.table(
+                {
+                    "hash": np.concatenate(hash_parts) if hash_parts else np.empty(0, np.int64),
+                    "doc_key": np.concatenate(key_parts) if key_parts else np.empty(0, np.int32),
+                }
+            )
+            marks = pa.table({"doc_key": fp_keys, "n_tokens": fp_tokens, "n_ngrams": fp_ngrams})
+            con.register("batch_postings", postings)
+            con.register("batch_marks", marks)
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute("INSERT INTO postings SELECT hash, doc_key FROM batch_postings")
+                con.execute("INSERT INTO fingerprinted SELECT doc_key, n_tokens, n_ngrams FROM batch_marks")
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            finally:
+                con.unregister("batch_postings")
+                con.unregister("batch_marks")
+            done += len(chunk)
+            progress("fingerprint", done, total)
+        return total
+
+    def _align(self, progress: ProgressFn) -> tuple[int, int]:
+        con = self.con
+        total = con.execute("SELECT count(*) FROM pairs WHERE NOT aligned").fetchone()[0]
+        progress("align", 0, total)
+        done = n_passages = 0
+        while True:
+            pairs = con.execute(
+                "SELECT a_key, b_key FROM pairs WHERE NOT aligned ORDER BY a_key, b_key LIMIT ?",
+                [ALIGN_BATCH],
+            ).fetchall()
+            if not pairs:
+                break
+            needed = sorted({k for p in pairs for k in p if self._tokens.get(k) is None})
+            texts: dict[int, str] = {}
+            docs = {}
+            for lo in range(0, len(needed), 5000):
+                for key, text in con.execute(
+                    "SELECT doc_key, text FROM documents WHERE doc_key IN (SELECT unnest(?))",
+                    [needed[lo : lo + 5000]],
+                ).fetchall():
+                    texts[key] = text
+            for key, text in texts.items():
+                docs[key] = self._tokenize(key, text)
+            for a, b in pairs:
+                for k in (a, b):
+                    if k not in docs:
+                        docs[k] = self._tokens.get(k)  # type: ignore[assignment]
+            results = align_many([(docs[a], docs[b]) for a, b in pairs], self.params)
+            ids = dict(
+                con.execute(
+                    "SELECT doc_key, id FROM documents WHERE doc_key IN (SELECT unnest(?))",
+                    [sorted({k for p in pairs for k in p})],
+                ).fetchall()
+            )
+            cols: dict[str, list[Any]] = {
+                k: [] for k in ("a_key", "b_key", "a_id", "b_id", "a_start", "a_end", "b_start",
+                                "b_end", "score", "a_tokens", "b_tokens", "matched_tokens")
+            }
+            counts = []
+            for (a, b), rows in zip(pairs, results):
+                counts.append(int(rows.shape[0]))
+                for p in rows_to_passages(rows, docs[a], docs[b], ids[a], ids[b]):
+                    cols["a_key"].append(a)
+                    cols["b_key"].append(b)
+                    for name in ("a_id", "b_id", "a_start", "a_end", "b_start", "b_end", "score",
+                                 "a_tokens", "b_tokens", "matched_tokens"):
+                        cols[name].append(getattr(p, name))
+            new_passages = pa.table(cols, schema=_PASSAGE_SCHEMA)
+            chunk = pa.table(
+                {"a_key": [a for a, _ in pairs], "b_key": [b for _, b in pairs], "n": counts}
+            )
+            con.register("new_passages", new_passages)
+            con.register("aligned_chunk", chunk)
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute(
+                    """
+                    INSERT INTO passages
+                    SELECT nextval('passage_seq'), a_key, b_key, a_id, b_id, a_start, a_end,
+                           b_start, b_end, score, a_tokens, b_tokens, matched_tokens
+                    FROM new_passages ORDER BY a_key, b_key, a_start, b_start
+                    """
+                )
+                con.execute(
+                    """
+                    UPDATE pairs SET aligned = true, n_passages = c.n FROM aligned_chunk c
+                    WHERE pairs.a_key = c.a_key AND pairs.b_key = c.b_key
+                    """
+                )
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            finally:
+                con.unregister("new_passages")
+                con.unregister("aligned_chunk")
+            done += len(pairs)
+            n_passages += new_passages.num_rows
+            progress("align", done, total)
+        return done, n_passages
+
+    def _cluster(self, progress: ProgressFn) -> int:
+        con = self.con
+        progress("cluster", 0, 1)
+        rows = con.execute(
+            "SELECT a_key, a_start, a_end, b_key, b_start, b_end FROM passages"
+        ).fetchall()
+        members = cluster_passages(rows)
+        families = story_families([(r[0], r[3]) for r in rows])
+        mem = pa.table(
+            {
+                "cluster_id": pa.array([m.cluster_id for m in members], pa.int32()),
+                "doc_key": pa.array([m.doc_key for m in members], pa.int32()),
+                "start_char": pa.array([m.start for m in members], pa.int32()),
+                "end_char": pa.array([m.end for m in members], pa.int32()),
+            }
+        )
+        fam = pa.table(
+            {
+                "doc_key": pa.array(list(families.keys()), pa.int32()),
+                "family_id": pa.array(list(families.values()), pa.int32()),
+            }
+        )
+        con.register("new_members", mem)
+        con.register("new_families", fam)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute("DELETE FROM cluster_members")
+            con.execute("DELETE FROM clusters")
+            con.execute("DELETE FROM families")
+            con.execute(
+                """
+                INSERT INTO cluster_members
+                SELECT m.cluster_id, m.doc_key, d.id, m.start_char, m.end_char
+                FROM new_members m JOIN documents d USING (doc_key)
+                """
+            )
+            con.execute("INSERT INTO families SELECT doc_key, family_id FROM new_families")
+            con.execute(
+                """
+                INSERT INTO clusters
+                SELECT cluster_id, count(*), count(DISTINCT doc_key),
+                       arg_min(id, (published_at IS NULL, published_at, doc_key)),
+                       min(published_at), max(published_at),
+                       arg_min(id, (published_at IS NULL, published_at, doc_key)),
+                       arg_min(start_char, (published_at IS NULL, published_at, doc_key)),
+                       arg_min(end_char, (published_at IS NULL, published_at, doc_key)),
+                       sum(end_char - start_char)
+                FROM cluster_members JOIN documents USING (doc_key, id)
+                GROUP BY cluster_id
+                """
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        finally:
+            con.unregister("new_members")
+            con.unregister("new_families")
+        progress("cluster", 1, 1)
+        return int(con.execute("SELECT count(*) FROM clusters").fetchone()[0])
+
+    # -- queries -------------------------------------------------------------------------------
+    def trace(self, text: str, query_id: str = "query") -> dict[str, Any]:
+        """Which indexed documents does ``text`` reuse? The ``trace --json`` document.
+
+        Finds candidate documents by shared fingerprints, aligns the best
+        ``max_trace_candidates`` with the query, and reports passages (``a`` = the
+        query, ``b`` = the indexed document), per-source coverage, sentence-by-sentence
+        sources, edits, the derivation class and the composite flag.
+        """
+        if not isinstance(text, str) or not text.strip():
+            raise UserError("nothing to trace: the text is empty")
+        query = tokenize_text(text, self.params.stem)
+        hashes, _ = ngram_hashes(query, self.params.ngram_tokens)
+        ranked = rank_documents_for_hashes(
+            self.con, np.unique(hashes).tolist(), self.params, self.params.max_trace_candidates
+        )
+        docs = self._fetch_documents([k for k, _ in ranked])
+        passages: list[Passage] = []
+        source_texts: dict[str, str] = {}
+        for key, _shared in ranked:
+            doc = docs[key]
+            tok = self._tokenize(key, doc["text"])
+            rows = align_tokens(query, tok, self.params)
+            if rows.shape[0]:
+                passages.extend(rows_to_passages(rows, query, tok, query_id, doc["id"]))
+                source_texts[doc["id"]] = doc["text"]
+        meta = {d["id"]: d for d in docs.values() if d["id"] in source_texts}
+        return provenance.build_trace(text, query_id, passages, meta, self.params)
+
+    def _fetch_documents(self, keys: list[int]) -> dict[int, dict[str, Any]]:
+        if not keys:
+            return {}
+        cur = self.con.execute(
+            """SELECT doc_key, id, url, publisher, published_at, title, text
+               FROM documents WHERE doc_key IN (SELECT unnest(?))""",
+            [keys],
+        )
+        cols = [c[0] for c in cur.description]
+        return {row[0]: dict(zip(cols, row)) for row in cur.fetchall()}
+
+    def document(self, doc_id: str) -> dict[str, Any]:
+        """One document with its metadata and every reused span (passages to other docs).
+
+        Raises:
+            UserError: no document has this id.
+        """
+        cur = self.con.execute(
+            """SELECT doc_key, id, url, publisher, published_at, title, text
+               FROM documents WHERE id = ?""",
+            [doc_id],
+        )
+        row = cur.fetchone()
+        if row is None:
+            raise UserError(f"no document with id {doc_id!r}")
+        doc = dict(zip([c[0] for c in cur.description], row))
+        key = doc.pop("doc_key")
+        cur = self.con.execute(
+            """
+            SELECT passage_id, a_start AS start, a_end AS "end", b_id AS other_id,
+                   b_start AS other_start, b_end AS other_end, score
+            FROM passages WHERE a_key = ?
+            UNION ALL
+            SELECT passage_id, b_start, b_end, a_id, a_start, a_end, score
+            FROM passages WHERE b_key = ?
+            ORDER BY start, other_id
+            """,
+            [key, key],
+        )
+        cols = [c[0] for c in cur.description]
+        doc["passages"] = [dict(zip(cols, r)) for r in cur.fetchall()]
+        doc["clusters"] = [
+            {"cluster_id": c, "start": s, "end": e}
+            for c, s, e in self.con.execute(
+                """SELECT cluster_id, start_char, end_char FROM cluster_members
+                   WHERE doc_key = ? ORDER BY start_char""",
+                [key],
+            ).fetchall()
+        ]
+        doc["published_at"] = _iso(doc["published_at"])
+        return doc
+
+    def clusters(self, limit: int | None = None, min_docs: int = 2) -> list[dict[str, Any]]:
+        """Reuse clusters, largest first, each with members (dated) and the passage text."""
+        sql = """SELECT cluster_id FROM clusters WHERE n_docs >= ?
+                 ORDER BY n_docs DESC, n_chars DESC, cluster_id"""
+        params: list[Any] = [min_docs]
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        ids = [c for (c,) in self.con.execute(sql, params).fetchall()]
+        return [self.cluster(c) for c in ids]
+
+    def cluster(self, cluster_id: int) -> dict[str, Any]:
+        """One reuse cluster: members in date order (undated last) and the earliest's text.
+
+        Raises:
+            UserError: no such cluster.
+        """
+        row = self.con.execute(
+            """SELECT cluster_id, n_members, n_docs, earliest_id, earliest_at, latest_at,
+                      sample_id, sample_start, sample_end FROM clusters WHERE cluster_id = ?""",
+            [int(cluster_id)],
+        ).fetchone()
+        if row is None:
+            raise UserError(f"no cluster with id {cluster_id}")
+        members = self.con.execute(
+            """
+            SELECT m.id, d.publisher, d.published_at, d.title, m.start_char, m.end_char,
+                   substr(d.text, m.start_char + 1, m.end_char - m.start_char)
+            FROM cluster_members m JOIN documents d USING (doc_key)
+            WHERE m.cluster_id = ?
+            ORDER BY d.published_at NULLS LAST, d.doc_key, m.start_char
+            """,
+            [int(cluster_id)],
+        ).fetchall()
+        sample = next((m[6] for m in members if m[0] == row[6] and m[4] == row[7]), members[0][6])
+        return {
+            "cluster_id": row[0],
+            "n_members": row[1],
+            "n_docs": row[2],
+            "earliest_id": row[3],
+            "earliest_at": _iso(row[4]),
+            "latest_at": _iso(row[5]),
+            "text": sample,
+            "members": [
+                {
+                    "id": m[0], "publisher": m[1], "published_at": _iso(m[2]), "title": m[3],
+                    "start": m[4], "end": m[5],
+                }
+                for m in members
+            ],
+        }
+
+    def stats(self) -> dict[str, Any]:
+        """Counts of documents, indexed documents, pairs, passages, clusters, families."""
+        q = self.con.execute
+        return {
+            "documents": q("SELECT count(*) FROM documents").fetchone()[0],
+            "fingerprinted": q("SELECT count(*) FROM fingerprinted").fetchone()[0],
+            "candidate_pairs": q("SELECT count(*) FROM pairs").fetchone()[0],
+            "aligned_pairs": q("SELECT count(*) FROM pairs WHERE aligned").fetchone()[0],
+            "passages": q("SELECT count(*) FROM passages").fetchone()[0],
+            "clusters": q("SELECT count(*) FROM clusters WHERE n_docs >= 2").fetchone()[0],
+            "families": q("SELECT count(DISTINCT family_id) FROM families").fetchone()[0],
+            "documents_with_reuse": q("SELECT count(*) FROM families").fetchone()[0],
+        }
+
+    def _require_writable(self) -> None:
+        if self.read_only:
+            raise UserError(f"{self.path}: opened read-only")
+
+
+_PASSAGE_SCHEMA = pa.schema(
+    [
+        ("a_key", pa.int32()), ("b_key", pa.int32()), ("a_id", pa.string()), ("b_id", pa.string()),
+        ("a_start", pa.int32()), ("a_end", pa.int32()), ("b_start", pa.int32()),
+        ("b_end", pa.int32()), ("score", pa.float64()), ("a_tokens", pa.int32()),
+        ("b_tokens", pa.int32()), ("matched_tokens", pa.int32()),
+    ]
+)
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None

@@ -1,0 +1,75 @@
+"""Every tunable parameter, with one name everywhere (Params field, CLI flag, meta table).
+
+Parameters marked *index* are stored in the database's ``meta`` table when the
+index is first built; opening the index with different values raises
+``IncompatibleIndex`` (the stored fingerprints would not match).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+#: Bump when tokenisation or hashing changes: stored postings become invalid.
+NORMALISER_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Params:
+    # -- fingerprinting / candidates (index parameters) --
+    ngram_tokens: int = 3
+    """Word n-gram length for candidate fingerprints (shorter finds more spun copies)."""
+    max_doc_freq: int = 60
+    """Fingerprints seen in more documents than this are boilerplate: ignored for candidates."""
+    min_shared_ngrams: int = 3
+    """A document pair becomes a candidate when it shares at least this many fingerprints."""
+    stem: bool = True
+    """Match word stems (Snowball English), so 'reports'/'reported' match."""
+
+    # -- alignment --
+    seed_max_occurrences: int = 8
+    """A seed word/bigram occurring more often than this in a document is too common to seed."""
+    max_gap_tokens: int = 16
+    """Largest run of unmatched tokens a passage may bridge (substitutions, insertions)."""
+    merge_gap_tokens: int = 40
+    """Consecutive passages closer than this on both sides are merged into one."""
+    min_matched_tokens: int = 12
+    """A passage must match at least this many tokens on each side."""
+    min_density: float = 0.45
+    """Share of a passage's tokens that must be matched, on each side."""
+
+    # -- trace / provenance --
+    max_trace_candidates: int = 50
+    """Documents aligned per trace query (ranked by shared fingerprints)."""
+    wholly_derived: float = 0.8
+    """Share of a document's characters reused from others to call it wholly derived."""
+    partially_derived: float = 0.1
+    """Share above which a document is partially derived (below: not derived)."""
+
+    def index_signature(self) -> dict[str, Any]:
+        """The parameters an index's stored state depends on."""
+        return {
+            "ngram_tokens": self.ngram_tokens,
+            "stem": self.stem,
+            "normaliser_version": NORMALISER_VERSION,
+            "hash": "xxh64",
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    def with_overrides(self, **overrides: Any) -> Params:
+        known = {f.name for f in fields(self)}
+        bad = sorted(set(overrides) - known)
+        if bad:
+            raise ValueError(f"unknown parameter(s): {', '.join(bad)}")
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+DEFAULT_PARAMS = Params()
+
+#: (name, default, help) for docs and --help.
+PARAMS: list[tuple[str, Any, str]] = [
+    (f.name, getattr(DEFAULT_PARAMS, f.name), "") for f in fields(Params)
+]

@@ -1,0 +1,118 @@
+"""DuckDB storage: schema, connection, parameters saved beside the state built from them.
+
+Atomicity: every stage writes its output for a batch inside one transaction
+together with the marker that says the batch is done, so an interrupted run
+leaves either all or none of a batch, and the next run resumes from there.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from newstrace.errors import IncompatibleIndex, UserError
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE SEQUENCE IF NOT EXISTS doc_key_seq START 1;
+CREATE TABLE IF NOT EXISTS documents(
+    doc_key INTEGER PRIMARY KEY,
+    id VARCHAR NOT NULL UNIQUE,
+    url VARCHAR,
+    publisher VARCHAR,
+    published_at TIMESTAMP,
+    title VARCHAR,
+    text VARCHAR NOT NULL,
+    content_hash VARCHAR NOT NULL,
+    n_chars INTEGER,
+    ingested_at TIMESTAMP DEFAULT current_timestamp
+);
+-- stage 3 output: distinct n-gram hashes per document; fingerprinted marks done docs
+CREATE TABLE IF NOT EXISTS postings(hash BIGINT NOT NULL, doc_key INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS fingerprinted(doc_key INTEGER NOT NULL, n_tokens INTEGER, n_ngrams INTEGER);
+-- stage 4 output: candidate pairs (a_key < b_key); paired marks docs whose pairs are found
+CREATE TABLE IF NOT EXISTS pairs(
+    a_key INTEGER NOT NULL, b_key INTEGER NOT NULL, shared INTEGER NOT NULL,
+    aligned BOOLEAN NOT NULL DEFAULT false, n_passages INTEGER
+);
+CREATE TABLE IF NOT EXISTS paired(doc_key INTEGER NOT NULL);
+-- stage 5 output
+CREATE SEQUENCE IF NOT EXISTS passage_seq START 1;
+CREATE TABLE IF NOT EXISTS passages(
+    passage_id BIGINT NOT NULL,
+    a_key INTEGER NOT NULL, b_key INTEGER NOT NULL,
+    a_id VARCHAR NOT NULL, b_id VARCHAR NOT NULL,
+    a_start INTEGER NOT NULL, a_end INTEGER NOT NULL,
+    b_start INTEGER NOT NULL, b_end INTEGER NOT NULL,
+    score DOUBLE NOT NULL,
+    a_tokens INTEGER, b_tokens INTEGER, matched_tokens INTEGER
+);
+-- stage 6 output, rebuilt as a whole from passages
+CREATE TABLE IF NOT EXISTS clusters(
+    cluster_id INTEGER NOT NULL, n_members INTEGER, n_docs INTEGER,
+    earliest_id VARCHAR, earliest_at TIMESTAMP, latest_at TIMESTAMP,
+    sample_id VARCHAR, sample_start INTEGER, sample_end INTEGER, n_chars INTEGER
+);
+CREATE TABLE IF NOT EXISTS cluster_members(
+    cluster_id INTEGER NOT NULL, doc_key INTEGER NOT NULL, id VARCHAR NOT NULL,
+    start_char INTEGER NOT NULL, end_char INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS families(doc_key INTEGER NOT NULL, family_id INTEGER NOT NULL);
+"""
+
+TABLES = (
+    "documents", "postings", "fingerprinted", "pairs", "paired", "passages",
+    "clusters", "cluster_members", "families",
+)
+
+
+def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed) a newstrace database and ensure its schema.
+
+    Raises:
+        UserError: the file is not a DuckDB database or cannot be opened.
+    """
+    path = Path(path)
+    if read_only and not path.exists():
+        raise UserError(f"{path}: no such database", hint="create it with `newstrace ingest`")
+    if path.exists() and path.is_dir():
+        raise UserError(f"{path}: is a directory, not a database file")
+    if path.exists() and path.stat().st_size > 0:
+        with path.open("rb") as fh:
+            head = fh.read(16)
+        if len(head) >= 12 and head[8:12] != b"DUCK":
+            raise UserError(f"{path}: not a newstrace (DuckDB) database")
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as ex:
+        raise UserError(f"{path}: cannot open database ({str(ex).splitlines()[0]})") from None
+    except duckdb.Error as ex:
+        raise UserError(f"{path}: cannot open database ({str(ex).splitlines()[0]})") from None
+    if not read_only:
+        con.execute(SCHEMA)
+        version = get_meta(con, "schema_version")
+        if version is None:
+            set_meta(con, "schema_version", SCHEMA_VERSION)
+        elif int(version) != SCHEMA_VERSION:
+            raise IncompatibleIndex(
+                f"{path}: schema version {version}, this newstrace needs {SCHEMA_VERSION}",
+                hint="rebuild the database from the original files",
+            )
+    return con
+
+
+def get_meta(con: duckdb.DuckDBPyConnection, key: str) -> Any:
+    row = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    return None if row is None else json.loads(row[0])
+
+
+def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: Any) -> None:
+    con.execute(
+        "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [key, json.dumps(value)],
+    )

@@ -1,0 +1,263 @@
+"""PAN measures: hand-computed values, agreement with the reference scorer, run_pan plumbing."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from newstrace.errors import UserError
+from newstrace.evaluate import (
+    Ann,
+    evaluate,
+    granularity,
+    load_pan,
+    plagdet,
+    precision,
+    recall,
+    run_pan,
+    score,
+)
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+PAN_DIR = SHARED / "data" / "pan13-train"
+REFERENCE = SHARED / "tools" / "pan_measures.py"
+
+needs_pan = pytest.mark.skipif(
+    not (PAN_DIR / "pairs.jsonl.gz").is_file() or not REFERENCE.is_file(),
+    reason=f"PAN data or reference scorer absent (expected {PAN_DIR} and {REFERENCE})",
+)
+
+# Annotations from the examples in the unit tests of PAN's official script.
+A1 = Ann("t1", 0, 100, "s1", 0, 100)
+A3 = Ann("t1", 100, 100, "s1", 100, 100)
+A4 = Ann("t1", 0, 200, "s1", 0, 200)
+A7 = Ann("t2", 0, 100, "s2", 0, 100)
+A9 = Ann("t2", 50, 100, "s2", 50, 100)
+A10 = Ann("t2", 25, 75, "s2", 25, 75)
+
+
+@pytest.mark.parametrize(
+    "cases, dets, want",
+    [
+        ([], [], 1), ([A1], [], 0), ([], [A1], 0), ([A1], [A1], 1), ([A1, A7], [A1], 0.5),
+        ([A1], [A7], 0), ([A7], [A9], 0.5), ([A7], [A10], 0.75), ([A7], [A9, A10], 0.75),
+        ([A1], [A4, A7], 1), ([A1], [A3], 0),
+    ],
+)
+def test_recall_hand_computed(cases, dets, want):
+    assert recall(cases, dets) == pytest.approx(want, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    "cases, dets, want",
+    [([A1, A7], [A1], 1), ([A1], [A4], 0.5), ([A7], [A10], 1), ([A7], [A9, A10], 0.75),
+     ([A1], [A3, A4], 0.25)],
+)
+def test_precision_hand_computed(cases, dets, want):
+    assert precision(cases, dets) == pytest.approx(want, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    "cases, dets, want",
+    [([], [], 1), ([A1], [A3, A4], 1), ([A1], [A1, A3, A4], 2), ([A1, A3], [A1, A4], 1.5)],
+)
+def test_granularity_hand_computed(cases, dets, want):
+    assert granularity(cases, dets) == pytest.approx(want, abs=1e-12)
+
+
+def test_plagdet_values():
+    assert plagdet(1, 1, 1) == 1
+    assert plagdet(1, 1, 2) == pytest.approx(0.6309297536, abs=1e-9)  # 1 / log2(3)
+    assert plagdet(1, 0.5, 1) == pytest.approx(2 / 3)
+    assert plagdet(0, 0, 1) == 0
+    assert plagdet(0.75, 0.25, 2) == pytest.approx(0.375 / math.log2(3))
+
+
+def test_case_split_in_two_detections():
+    # one case of 100+100 chars found as two halves: P = R = 1, granularity 2 -> 0.631
+    case = Ann("t", 10, 100, "s", 0, 100)
+    halves = [Ann("t", 10, 50, "s", 0, 50), Ann("t", 60, 50, "s", 50, 50)]
+    s = score([case], halves)
+    assert (s.precision, s.recall, s.granularity) == (1, 1, 2)
+    assert s.plagdet == pytest.approx(0.631, abs=5e-4)
+
+
+def test_partial_detection_hand_computed():
+    # case 100+100 chars; detection covers suspicious 50..150 and source 0..100:
+    # recall = (50 + 100) / 200, precision = (50 + 100) / 200
+    case = Ann("t", 0, 100, "s", 0, 100)
+    det = Ann("t", 50, 100, "s", 0, 100)
+    s = score([case], [det])
+    assert s.recall == pytest.approx(0.75) and s.precision == pytest.approx(0.75)
+    assert s.plagdet == pytest.approx(0.75)
+
+
+def test_duplicates_counted_once_and_other_pairs_ignored():
+    case = Ann("t", 0, 100, "s", 0, 100)
+    assert score([case, case], [case, case]).detections == 1
+    ev = evaluate({("t", "s"): "verbatim"}, [case],
+                  [case, Ann("x", 0, 5, "y", 0, 5), Ann("t", 3, 0, "s", 3, 0)])
+    assert ev.overall.plagdet == 1
+    assert ev.unlisted_detections == 1 and ev.empty_detections == 1
+
+
+def test_negative_group_scores():
+    pt = {("t", "s"): "none", ("u", "v"): "verbatim"}
+    case = Ann("u", 0, 10, "v", 0, 10)
+    clean = evaluate(pt, [case], [case])
+    assert clean.by_type["none"].plagdet == 1 and clean.overall.plagdet == 1
+    noisy = evaluate(pt, [case], [case, Ann("t", 0, 10, "s", 0, 10)])
+    assert noisy.by_type["none"].plagdet == 0
+    assert noisy.overall.precision == pytest.approx(0.5)
+
+
+# --------------------------------------------------------------------------- reference agreement
+
+
+def _random_detections(rng: random.Random, pairs: list[dict], docs_len: dict[str, int]) -> list:
+    dets = []
+    for p in pairs:
+        s, r = p["suspicious"], p["source"]
+        ls, lr = docs_len[s], docs_len[r]
+        for c in p["cases"]:
+            kind = rng.random()
+            so, sl, ro, rl = c["susp_offset"], c["susp_length"], c["src_offset"], c["src_length"]
+            if kind < 0.25:
+                dets.append((s, so, sl, r, ro, rl))  # exact
+            elif kind < 0.55:  # shifted / resized
+                a = max(0, so + rng.randint(-200, 200))
+                b = max(0, ro + rng.randint(-200, 200))
+                dets.append((s, a, max(1, sl + rng.randint(-300, 300)),
+                             r, b, max(1, rl + rng.randint(-300, 300))))
+            elif kind < 0.8:  # split into pieces, possibly overlapping
+                k = rng.randint(2, 4)
+                for i in range(k):
+                    dets.append((s, so + i * sl // k, sl // k + rng.randint(0, 40),
+                                 r, ro + i * rl // k, rl // k + rng.randint(0, 40)))
+            elif kind < 0.9:
+                dets.append((s, so, sl, r, ro, rl))
+                dets.append((s, so, sl, r, ro, rl))  # duplicate
+            # else: missed
+        for _ in range(rng.choice([0, 0, 0, 1, 2])):  # noise anywhere in the pair
+            a, b = rng.randrange(ls), rng.randrange(lr)
+            dets.append((s, a, rng.randint(1, 800), r, b, rng.randint(0, 800)))
+    dets.append(("nobody", 0, 10, "nothing", 0, 10))  # pair not listed
+    dets.append((pairs[0]["suspicious"], 5, 0, pairs[0]["source"], 5, 0))  # zero length
+    return dets
+
+
+@needs_pan
+def test_agrees_with_reference_scorer(tmp_path):
+    rng = random.Random(7)
+    with gzip.open(PAN_DIR / "pairs.jsonl.gz", "rt", encoding="utf-8") as f:
+        all_pairs = [json.loads(line) for line in f]
+    by_type: dict[str, list[dict]] = {}
+    for p in all_pairs:
+        by_type.setdefault(p["obfuscation"], []).append(p)
+    subset = [p for ps in by_type.values() for p in rng.sample(ps, min(40, len(ps)))]
+    needed = {p["suspicious"] for p in subset} | {p["source"] for p in subset}
+    docs_len = {}
+    with gzip.open(PAN_DIR / "documents.jsonl.gz", "rt", encoding="utf-8") as f:
+        for line in f:
+            d = json.loads(line)
+            if d["id"] in needed:
+                docs_len[d["id"]] = len(d["text"])
+    truth = tmp_path / "truth"
+    truth.mkdir()
+    with gzip.open(truth / "pairs.jsonl.gz", "wt", encoding="utf-8") as f:
+        for p in subset:
+            f.write(json.dumps(p) + "\n")
+    dets = _random_detections(rng, subset, docs_len)
+    assert len(dets) >= 200
+    det_path = tmp_path / "dets.jsonl"
+    keys = ("suspicious", "susp_offset", "susp_length", "source", "src_offset", "src_length")
+    det_path.write_text("".join(json.dumps(dict(zip(keys, d))) + "\n" for d in dets))
+    out = tmp_path / "ref.json"
+    subprocess.run([sys.executable, str(REFERENCE), str(truth), str(det_path), "--json", str(out)],
+                   check=True, capture_output=True)
+    ref = json.loads(out.read_text())
+
+    pair_types = {(p["suspicious"], p["source"]): p["obfuscation"] for p in subset}
+    cases = [Ann(p["suspicious"], c["susp_offset"], c["susp_length"],
+                 p["source"], c["src_offset"], c["src_length"]) for p in subset for c in p["cases"]]
+    ours = evaluate(pair_types, cases, [Ann(*d) for d in dets])
+    assert ours.unlisted_detections == ref["ignored"]["unlisted_pair"]
+    assert ours.empty_detections == ref["ignored"]["zero_length"]
+    groups = {**ours.by_type, "overall": ours.overall}
+    assert set(groups) == set(ref["results"])
+    for name, s in groups.items():
+        r = ref["results"][name]
+        for m in ("precision", "recall", "granularity", "plagdet"):
+            assert abs(getattr(s, m) - r[m]) < 1e-9, (name, m, getattr(s, m), r[m])
+        assert (s.cases, s.detections, s.pairs) == (r["cases"], r["detections"], r["pairs"])
+    # the generated detections must exercise imperfect scores
+    assert 0.2 < ours.overall.plagdet < 0.95
+
+
+# --------------------------------------------------------------------------- run_pan plumbing
+
+
+def _oracle_aligner(a: str, b: str, params=None):
+    """A stand-in aligner for the tests: exact common blocks of 60+ characters (difflib)."""
+    import difflib
+
+    from newstrace.model import Passage
+
+    sm = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    return [Passage(m.a, m.a + m.size, m.b, m.b + m.size, 1.0)
+            for m in sm.get_matching_blocks() if m.size >= 60]
+
+
+def _write_pan(d: Path, docs: dict[str, str], pairs: list[dict]) -> None:
+    d.mkdir(parents=True, exist_ok=True)
+    with gzip.open(d / "documents.jsonl.gz", "wt", encoding="utf-8") as f:
+        for k, v in docs.items():
+            f.write(json.dumps({"id": k, "text": v}) + "\n")
+    with gzip.open(d / "pairs.jsonl.gz", "wt", encoding="utf-8") as f:
+        for p in pairs:
+            f.write(json.dumps(p) + "\n")
+
+
+def test_run_pan_on_tiny_corpus(tmp_path):
+    passage = "The quick brown fox jumps over the lazy dog near the riverbank today. " * 2
+    src = "Completely unrelated opening words here. " + passage + "Then other things."
+    susp = "Some preface of the suspicious text. " + passage + "And an ending."
+    other = "Nothing in common at all with any of these documents, just filler text."
+    docs = {"s1": src, "t1": susp, "s2": other, "t2": "Another lone text without reuse."}
+    pairs = [
+        {"suspicious": "t1", "source": "s1", "obfuscation": "verbatim",
+         "cases": [{"susp_offset": susp.index(passage), "susp_length": len(passage),
+                    "src_offset": src.index(passage), "src_length": len(passage)}]},
+        {"suspicious": "t2", "source": "s2", "obfuscation": "none", "cases": []},
+    ]
+    _write_pan(tmp_path / "pan", docs, pairs)
+    out = tmp_path / "dets.jsonl"
+    run = run_pan(tmp_path / "pan", workers=1, aligner=_oracle_aligner, detections_out=out)
+    assert run.pairs == 2 and run.negative_pairs == 1 and run.negative_detections == 0
+    assert run.evaluation.by_type["verbatim"].recall > 0.95
+    assert run.evaluation.overall.precision > 0.95
+    assert len(out.read_text().splitlines()) == len(run.detections) >= 1
+    two = run_pan(tmp_path / "pan", workers=2, aligner=_oracle_aligner)
+    assert two.evaluation.to_dict() == run.evaluation.to_dict()
+    assert two.worker_cpu_s > 0
+    assert run_pan(tmp_path / "pan", workers=1, aligner=_oracle_aligner,
+                   types=["none"]).pairs == 1
+
+
+def test_load_pan_errors(tmp_path):
+    with pytest.raises(UserError):
+        load_pan(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UserError, match="documents"):
+        load_pan(tmp_path / "empty")
+    _write_pan(tmp_path / "bad", {"a": "x"},
+               [{"suspicious": "a", "source": "zz", "obfuscation": "none", "cases": []}])
+    with pytest.raises(UserError, match="zz"):
+        load_pan(tmp_path / "bad")
