@@ -178,7 +178,7 @@ def test_agrees_with_reference_scorer(tmp_path):
     assert len(dets) >= 200
     det_path = tmp_path / "dets.jsonl"
     keys = ("suspicious", "susp_offset", "susp_length", "source", "src_offset", "src_length")
-    det_path.write_text("".join(json.dumps(dict(zip(keys, d))) + "\n" for d in dets))
+    det_path.write_text("".join(json.dumps(dict(zip(keys, d, strict=True))) + "\n" for d in dets))
     out = tmp_path / "ref.json"
     subprocess.run([sys.executable, str(REFERENCE), str(truth), str(det_path), "--json", str(out)],
                    check=True, capture_output=True)
@@ -261,3 +261,24 @@ def test_load_pan_errors(tmp_path):
                [{"suspicious": "a", "source": "zz", "obfuscation": "none", "cases": []}])
     with pytest.raises(UserError, match="zz"):
         load_pan(tmp_path / "bad")
+
+
+def test_quoted_share_and_basil(tmp_path):
+    from newstrace.evaluate import quoted_share, run_basil
+
+    text = 'He said "we will win this race" and left.'
+    s = text.index("we")
+    assert quoted_share(text, s, s + len("we will win")) == 1
+    assert quoted_share(text, 0, 7) == 0
+    quote = "“I am not going to resign from this office under any circumstances,” she said."
+    rows = [
+        {"id": "e1_1", "event": "e1", "outlet": "fox", "text": "Fox lead. " + quote},
+        {"id": "e1_2", "event": "e1", "outlet": "nyt", "text": "Times lead text. " + quote},
+        {"id": "e1_3", "event": "e1", "outlet": "hpo", "text": "Nothing shared here at all."},
+    ]
+    path = tmp_path / "basil.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    run = run_basil(path, aligner=_oracle_aligner)
+    assert run.pairs == 3 and run.pairs_with_passages == 1
+    assert run.quoted_passages == 1 and run.pairs_with_unquoted == 0
+    assert "resign" in run.passages[0]["a_text"]

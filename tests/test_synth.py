@@ -17,13 +17,16 @@ from newstrace.synth import TYPES, read_corpus, sentences, spin, synonym_table, 
 
 REUTERS = Path(__file__).resolve().parents[2] / "shared" / "data" / "reuters21578.jsonl.gz"
 
-VOCAB = """government minister officials economy market prices company shares bank rates report
-increase decline production exports imports trade agreement talks president country week month
-growth demand supply oil gold wheat coffee sugar shipping port strike workers union court ruling
-election vote party leaders capital investment profit loss quarter dividend earnings analysts
-forecast inflation currency dollar yen sterling bonds treasury budget deficit surplus tax reform
-Russia China Japan Germany France Britain Brazil Canada Mexico India""".split()
-VERBS = "said reported announced expected rose fell agreed rejected approved warned".split()
+_VOCAB_TEXT = """government minister officials economy market prices company shares bank rates
+report increase decline production exports imports trade agreement talks president country week
+month growth demand supply oil gold wheat coffee sugar shipping port strike workers union
+court ruling election vote party leaders capital investment profit loss quarter dividend
+earnings analysts forecast inflation currency dollar yen sterling bonds treasury budget
+deficit surplus tax reform Russia China Japan Germany France Britain Brazil Canada Mexico
+India"""
+VOCAB = _VOCAB_TEXT.split()
+_VERBS_TEXT = "said reported announced expected rose fell agreed rejected approved warned"
+VERBS = _VERBS_TEXT.split()
 
 
 def _corpus(n: int = 120, seed: int = 3) -> list[dict]:

@@ -26,6 +26,7 @@ occurrence cap), not quadratic in document length.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numba as nb
 import numpy as np
@@ -65,42 +66,80 @@ def _seed_keys(ids: np.ndarray, stop: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 @nb.njit(cache=True, nogil=True)
-def _match_keys(
-    ka: np.ndarray, kb: np.ndarray, max_occ: int, out_i: np.ndarray, out_j: np.ndarray, k: int
+def _sorted_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Non-empty keys sorted (merge sort: many equal keys are common), with positions."""
+    n = 0
+    for v in keys:
+        if v != _NO_KEY:
+            n += 1
+    pos = np.empty(n, dtype=np.int64)
+    n = 0
+    for i in range(keys.shape[0]):
+        if keys[i] != _NO_KEY:
+            pos[n] = i
+            n += 1
+    vals = keys[pos]
+    order = np.argsort(vals, kind="mergesort")
+    return vals[order], pos[order]
+
+
+@nb.njit(cache=True, nogil=True)
+def seed_index(
+    ids: np.ndarray, stop: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A document's seed keys, sorted once and reused for every pair it is in.
+
+    Returns ``(uni_vals, uni_pos, bi_vals, bi_pos)``: content-word keys and
+    content-bearing bigram keys, each sorted, with their token positions.
+    """
+    uni, bi = _seed_keys(ids, stop)
+    uv, up = _sorted_keys(uni)
+    bv, bp = _sorted_keys(bi)
+    return uv, up, bv, bp
+
+
+@nb.njit(cache=True, nogil=True)
+def _match_sorted(
+    va_sorted: np.ndarray,
+    pa_sorted: np.ndarray,
+    vb_sorted: np.ndarray,
+    pb_sorted: np.ndarray,
+    max_occ: int,
+    out_i: np.ndarray,
+    out_j: np.ndarray,
+    k: int,
 ) -> int:
-    """Append (i, j) with ka[i] == kb[j] != 0 to out; skip keys over max_occ."""
-    oa = np.argsort(ka)
-    ob = np.argsort(kb)
-    na = ka.shape[0]
-    nb_ = kb.shape[0]
+    """Merge-join two sorted key lists: append (i, j) of equal keys to out.
+
+    Keys occurring more than ``max_occ`` times on either side are skipped. With
+    empty ``out_i`` it only counts (first pass, to size the output).
+    """
+    na = va_sorted.shape[0]
+    nb_ = vb_sorted.shape[0]
     x = 0
     y = 0
     while x < na and y < nb_:
-        va = ka[oa[x]]
-        vb = kb[ob[y]]
-        if va == _NO_KEY:
-            x += 1
-            continue
-        if vb == _NO_KEY:
-            y += 1
-            continue
+        va = va_sorted[x]
+        vb = vb_sorted[y]
         if va < vb:
             x += 1
         elif vb < va:
             y += 1
         else:
             x2 = x
-            while x2 < na and ka[oa[x2]] == va:
+            while x2 < na and va_sorted[x2] == va:
                 x2 += 1
             y2 = y
-            while y2 < nb_ and kb[ob[y2]] == vb:
+            while y2 < nb_ and vb_sorted[y2] == vb:
                 y2 += 1
             if x2 - x <= max_occ and y2 - y <= max_occ:
-                for p in range(x, x2):
-                    for q in range(y, y2):
-                        if k < out_i.shape[0]:
-                            out_i[k] = oa[p]
-                            out_j[k] = ob[q]
+                if out_i.shape[0] == 0:  # counting pass
+                    k += (x2 - x) * (y2 - y)
+                else:
+                    for p in range(x, x2):
+                        for q in range(y, y2):
+                            out_i[k] = pa_sorted[p]
+                            out_j[k] = pb_sorted[q]
                             k += 1
             x = x2
             y = y2
@@ -123,26 +162,50 @@ def align_token_ids(
 
     Token ranges are half-open. ``matched`` counts tokens inside exact runs.
     """
+    a_uv, a_up, a_bv, a_bp = seed_index(a_ids, a_stop)
+    b_uv, b_up, b_bv, b_bp = seed_index(b_ids, b_stop)
+    return _align_indexed(
+        a_ids, b_ids, a_uv, a_up, a_bv, a_bp, b_uv, b_up, b_bv, b_bp,
+        max_occ, max_gap, merge_gap, min_matched, min_density,
+    )
+
+
+@nb.njit(cache=True, nogil=True)
+def _align_indexed(
+    a_ids: np.ndarray,
+    b_ids: np.ndarray,
+    a_uv: np.ndarray,
+    a_up: np.ndarray,
+    a_bv: np.ndarray,
+    a_bp: np.ndarray,
+    b_uv: np.ndarray,
+    b_up: np.ndarray,
+    b_bv: np.ndarray,
+    b_bp: np.ndarray,
+    max_occ: int,
+    max_gap: int,
+    merge_gap: int,
+    min_matched: int,
+    min_density: float,
+) -> np.ndarray:
     na = a_ids.shape[0]
     nbt = b_ids.shape[0]
     empty = np.zeros((0, 5), dtype=np.int64)
     if na == 0 or nbt == 0:
         return empty
     # 1. seeds
-    ua, ba = _seed_keys(a_ids, a_stop)
-    ub, bb = _seed_keys(b_ids, b_stop)
-    cap = 4 * max_occ * (na if na < nbt else nbt) + 16
-    si = np.empty(cap, dtype=np.int64)
-    sj = np.empty(cap, dtype=np.int64)
-    k = _match_keys(ua, ub, max_occ, si, sj, 0)
-    k = _match_keys(ba, bb, max_occ, si, sj, k)
+    none = np.empty(0, dtype=np.int64)
+    k = _match_sorted(a_uv, a_up, b_uv, b_up, max_occ, none, none, 0)
+    k = _match_sorted(a_bv, a_bp, b_bv, b_bp, max_occ, none, none, k)
     if k == 0:
         return empty
-    si = si[:k]
-    sj = sj[:k]
+    si = np.empty(k, dtype=np.int64)
+    sj = np.empty(k, dtype=np.int64)
+    k = _match_sorted(a_uv, a_up, b_uv, b_up, max_occ, si, sj, 0)
+    k = _match_sorted(a_bv, a_bp, b_bv, b_bp, max_occ, si, sj, k)
     # 2. maximal exact runs along diagonals
     diag = sj - si
-    order = np.argsort((diag + na) * (na + 1) + si)
+    order = np.argsort((diag + na) * (na + 1) + si, kind="mergesort")
     run_a = np.empty(k, dtype=np.int64)
     run_b = np.empty(k, dtype=np.int64)
     run_len = np.empty(k, dtype=np.int64)
@@ -171,12 +234,17 @@ def align_token_ids(
     run_b = run_b[:nr]
     run_len = run_len[:nr]
     # 3. chaining DP over runs sorted by (a, b)
-    order = np.argsort(run_a * (nbt + 1) + run_b)
+    order = np.argsort(run_a * (nbt + 1) + run_b, kind="mergesort")
     ra = run_a[order]
     rb = run_b[order]
     rl = run_len[order]
     score = np.empty(nr, dtype=np.float64)
     prev = np.full(nr, -1, dtype=np.int64)
+    longest = 0
+    for x in range(nr):
+        if rl[x] > longest:
+            longest = rl[x]
+    reach = max_gap + longest + _OVERLAP_TOLERANCE
     for x in range(nr):
         best = float(rl[x])
         bp = -1
@@ -184,6 +252,8 @@ def align_token_ids(
         if lo_p < 0:
             lo_p = 0
         for p in range(x - 1, lo_p - 1, -1):
+            if ra[x] - ra[p] > reach:
+                break
             ga = ra[x] - (ra[p] + rl[p])
             gb = rb[x] - (rb[p] + rl[p])
             if ga < -_OVERLAP_TOLERANCE or gb < -_OVERLAP_TOLERANCE:
@@ -205,7 +275,7 @@ def align_token_ids(
         score[x] = best
         prev[x] = bp
     # read chains best-first; a run belongs to one chain
-    by_score = np.argsort(-score)
+    by_score = np.argsort(-score, kind="mergesort")
     used = np.zeros(nr, dtype=np.bool_)
     chains = np.empty((nr, 5), dtype=np.int64)
     nc = 0
@@ -236,27 +306,32 @@ def align_token_ids(
     if nc == 0:
         return empty
     chains = chains[:nc]
-    # 4. merge chains that follow each other on both sides
-    order = np.argsort(chains[:, 0])
+    # 4. merge chains that follow each other on both sides (one pass in A order)
+    order = np.argsort(chains[:, 0] * (nbt + 1) + chains[:, 2], kind="mergesort")
     chains = chains[order]
     merged = np.zeros(nc, dtype=np.bool_)
-    changed = True
-    while changed:
-        changed = False
-        for x in range(nc):
-            if merged[x]:
+    for x in range(1, nc):
+        best = -1
+        best_gap = merge_gap * 4 + 1
+        for y in range(x - 1, -1, -1):
+            if merged[y]:
                 continue
-            for y in range(nc):
-                if y == x or merged[y]:
-                    continue
-                ga = chains[y, 0] - chains[x, 1]
-                gb = chains[y, 2] - chains[x, 3]
-                if -_OVERLAP_TOLERANCE <= ga <= merge_gap and -_OVERLAP_TOLERANCE <= gb <= merge_gap:
-                    chains[x, 1] = max(chains[x, 1], chains[y, 1])
-                    chains[x, 3] = max(chains[x, 3], chains[y, 3])
-                    chains[x, 4] += chains[y, 4]
-                    merged[y] = True
-                    changed = True
+            ga = chains[x, 0] - chains[y, 1]
+            gb = chains[x, 2] - chains[y, 3]
+            if -_OVERLAP_TOLERANCE <= ga <= merge_gap and -_OVERLAP_TOLERANCE <= gb <= merge_gap:
+                gap = ga + gb
+                if gap < best_gap:
+                    best_gap = gap
+                    best = y
+        if best >= 0:
+            chains[x, 0] = chains[best, 0]
+            chains[x, 2] = chains[best, 2]
+            if chains[best, 1] > chains[x, 1]:
+                chains[x, 1] = chains[best, 1]
+            if chains[best, 3] > chains[x, 3]:
+                chains[x, 3] = chains[best, 3]
+            chains[x, 4] += chains[best, 4]
+            merged[best] = True
     # 5. filter
     out = np.empty((nc, 5), dtype=np.int64)
     no = 0
@@ -353,15 +428,151 @@ def align_texts(
     return rows_to_passages(align_tokens(ta, tb, params), ta, tb, a_id, b_id)
 
 
-def align_many(
-    pairs: Sequence[tuple[Tokens, Tokens]], params: Params = DEFAULT_PARAMS
-) -> list[np.ndarray]:
-    """Align many token pairs; the compiled core releases the GIL, so threads use all cores."""
-    from concurrent.futures import ThreadPoolExecutor
-    import os
+@nb.njit(cache=True, nogil=True, parallel=True)
+def _align_batch(
+    ids: np.ndarray,
+    stop: np.ndarray,
+    offsets: np.ndarray,
+    pair_a: np.ndarray,
+    pair_b: np.ndarray,
+    max_occ: int,
+    max_gap: int,
+    merge_gap: int,
+    min_matched: int,
+    min_density: float,
+    max_rows: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    n_docs = offsets.shape[0] - 1
+    # seed indexes per document, flat: uni keys/positions and bigram keys/positions
+    n_uni = np.zeros(n_docs + 1, dtype=np.int64)
+    n_bi = np.zeros(n_docs + 1, dtype=np.int64)
+    for d in range(n_docs):
+        cu = 0
+        cb = 0
+        for t in range(offsets[d], offsets[d + 1]):
+            if stop[t] == 0:
+                cu += 1
+            if t + 1 < offsets[d + 1] and (stop[t] == 0 or stop[t + 1] == 0):
+                cb += 1
+        n_uni[d + 1] = n_uni[d] + cu
+        n_bi[d + 1] = n_bi[d] + cb
+    uv = np.empty(n_uni[n_docs], dtype=np.int64)
+    up = np.empty(n_uni[n_docs], dtype=np.int64)
+    bv = np.empty(n_bi[n_docs], dtype=np.int64)
+    bp = np.empty(n_bi[n_docs], dtype=np.int64)
+    for d in nb.prange(n_docs):
+        x_uv, x_up, x_bv, x_bp = seed_index(
+            ids[offsets[d] : offsets[d + 1]], stop[offsets[d] : offsets[d + 1]]
+        )
+        uv[n_uni[d] : n_uni[d] + x_uv.shape[0]] = x_uv
+        up[n_uni[d] : n_uni[d] + x_uv.shape[0]] = x_up
+        bv[n_bi[d] : n_bi[d] + x_bv.shape[0]] = x_bv
+        bp[n_bi[d] : n_bi[d] + x_bv.shape[0]] = x_bp
+    n = pair_a.shape[0]
+    counts = np.zeros(n, dtype=np.int64)
+    rows = np.zeros((n, max_rows, 5), dtype=np.int64)
+    for p in nb.prange(n):
+        a = pair_a[p]
+        b = pair_b[p]
+        res = _align_indexed(
+            ids[offsets[a] : offsets[a + 1]], ids[offsets[b] : offsets[b + 1]],
+            uv[n_uni[a] : n_uni[a + 1]], up[n_uni[a] : n_uni[a + 1]],
+            bv[n_bi[a] : n_bi[a + 1]], bp[n_bi[a] : n_bi[a + 1]],
+            uv[n_uni[b] : n_uni[b + 1]], up[n_uni[b] : n_uni[b + 1]],
+            bv[n_bi[b] : n_bi[b + 1]], bp[n_bi[b] : n_bi[b + 1]],
+            max_occ, max_gap, merge_gap, min_matched, min_density,
+        )
+        k = res.shape[0]
+        counts[p] = k
+        for r in range(min(k, max_rows)):
+            for c in range(5):
+                rows[p, r, c] = res[r, c]
+    return counts, rows
 
-    if len(pairs) < 64:
-        return [align_tokens(x, y, params) for x, y in pairs]
-    workers = max(1, min(os.cpu_count() or 1, 8))
-    with ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(lambda p: align_tokens(p[0], p[1], params), pairs, chunksize=64))
+
+@dataclass(frozen=True)
+class BatchPassages:
+    """Passages of many pairs as parallel arrays (token ranges already turned into chars)."""
+
+    pair: np.ndarray  # index into the input pairs
+    a_start: np.ndarray
+    a_end: np.ndarray
+    b_start: np.ndarray
+    b_end: np.ndarray
+    score: np.ndarray
+    a_tokens: np.ndarray
+    b_tokens: np.ndarray
+    matched_tokens: np.ndarray
+    counts: np.ndarray  # passages per input pair
+
+
+def align_many(
+    docs: Sequence[Tokens],
+    pairs: np.ndarray,
+    params: Params = DEFAULT_PARAMS,
+    max_rows: int = 8,
+) -> BatchPassages:
+    """Align many document pairs in one compiled, multi-threaded call.
+
+    Args:
+        docs: Tokenised documents.
+        pairs: int array (n, 2) of indices into ``docs``.
+        params: Alignment parameters, as for ``align_tokens``.
+
+    Returns:
+        All passages, sorted by pair then position, with char offsets.
+    """
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    lengths = np.array([len(d) for d in docs], dtype=np.int64)
+    offsets = np.zeros(len(docs) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    if len(docs):
+        ids = np.concatenate([d.ids for d in docs])
+        stop = np.concatenate([d.stop for d in docs])
+        starts = np.concatenate([d.starts for d in docs]).astype(np.int64)
+        ends = np.concatenate([d.ends for d in docs]).astype(np.int64)
+    else:
+        ids = np.empty(0, np.int64)
+        stop = np.empty(0, np.uint8)
+        starts = ends = np.empty(0, np.int64)
+    counts, rows = _align_batch(
+        ids, stop, offsets, pairs[:, 0].copy(), pairs[:, 1].copy(),
+        params.seed_max_occurrences, params.max_gap_tokens, params.merge_gap_tokens,
+        params.min_matched_tokens, params.min_density, max_rows,
+    )
+    parts = []
+    for p in np.nonzero(counts > max_rows)[0].tolist():  # rare: more passages than slots
+        a, b = pairs[p]
+        parts.append((p, align_tokens(docs[a], docs[b], params)))
+    keep = np.minimum(counts, max_rows)
+    pair_idx = np.repeat(np.arange(len(pairs)), keep)
+    slot = np.concatenate([np.arange(k) for k in keep]) if len(keep) else np.empty(0, np.int64)
+    flat = rows[pair_idx, slot] if len(pair_idx) else np.empty((0, 5), np.int64)
+    overflow = counts > max_rows
+    if overflow.any():
+        mask = ~overflow[pair_idx]
+        pair_idx, flat = pair_idx[mask], flat[mask]
+        for p, extra in parts:
+            pair_idx = np.concatenate([pair_idx, np.full(extra.shape[0], p)])
+            flat = np.concatenate([flat, extra])
+        counts = counts.copy()
+        for p, extra in parts:
+            counts[p] = extra.shape[0]
+    a_base = offsets[pairs[pair_idx, 0]]
+    b_base = offsets[pairs[pair_idx, 1]]
+    a_lo, a_hi, b_lo, b_hi, matched = (flat[:, k] for k in range(5))
+    a_len, b_len = a_hi - a_lo, b_hi - b_lo
+    order = np.lexsort((starts[b_base + b_lo], starts[a_base + a_lo], pair_idx))
+    out = BatchPassages(
+        pair=pair_idx,
+        a_start=starts[a_base + a_lo],
+        a_end=ends[a_base + a_hi - 1],
+        b_start=starts[b_base + b_lo],
+        b_end=ends[b_base + b_hi - 1],
+        score=np.minimum(1.0, 2.0 * matched / np.maximum(1, a_len + b_len)),
+        a_tokens=a_len,
+        b_tokens=b_len,
+        matched_tokens=matched,
+        counts=counts,
+    )
+    return BatchPassages(**{k: (v[order] if k != "counts" else v) for k, v in out.__dict__.items()})

@@ -31,7 +31,7 @@ def find_new_candidates(con: duckdb.DuckDBPyConnection, params: Params) -> int:
             SELECT f.doc_key FROM fingerprinted f ANTI JOIN paired p USING (doc_key)
             """
         )
-        n_new = con.execute("SELECT count(*) FROM new_docs").fetchone()[0]
+        n_new = con.execute("SELECT count(*) FROM new_docs").fetchall()[0][0]
         if n_new == 0:
             con.execute("COMMIT")
             return 0
@@ -52,7 +52,7 @@ def find_new_candidates(con: duckdb.DuckDBPyConnection, params: Params) -> int:
             SEMI JOIN useful u USING (hash)
             """
         )
-        before = con.execute("SELECT count(*) FROM pairs").fetchone()[0]
+        before = con.execute("SELECT count(*) FROM pairs").fetchall()[0][0]
         con.execute(
             """
             INSERT INTO pairs (a_key, b_key, shared)
@@ -66,7 +66,7 @@ def find_new_candidates(con: duckdb.DuckDBPyConnection, params: Params) -> int:
             [params.min_shared_ngrams],
         )
         con.execute("INSERT INTO paired SELECT doc_key FROM new_docs")
-        after = con.execute("SELECT count(*) FROM pairs").fetchone()[0]
+        after = con.execute("SELECT count(*) FROM pairs").fetchall()[0][0]
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

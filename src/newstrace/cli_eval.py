@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -26,21 +26,37 @@ def pan_table(run: Any, title: str = "PAN text alignment") -> Table:
         t.add_column(col, justify="left" if col == "type" else "right")
     ev = run.evaluation
     for name, s in [*ev.by_type.items(), ("overall", ev.overall)]:
-        t.add_row(name, str(s.pairs), str(s.cases), str(s.detections), f"{s.precision:.4f}",
-                  f"{s.recall:.4f}", f"{s.granularity:.4f}", f"{s.plagdet:.4f}",
-                  style="bold" if name == "overall" else None)
+        t.add_row(
+            name,
+            str(s.pairs),
+            str(s.cases),
+            str(s.detections),
+            f"{s.precision:.4f}",
+            f"{s.recall:.4f}",
+            f"{s.granularity:.4f}",
+            f"{s.plagdet:.4f}",
+            style="bold" if name == "overall" else None,
+        )
     return t
 
 
 @eval_app.command("pan")
 def eval_pan(
-    directory: Path = typer.Argument(..., help="A directory in the pan13-train layout."),
-    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
-    limit: int | None = typer.Option(None, "--limit", help="At most N pairs of each type."),
-    workers: int = typer.Option(2, "--workers", help="Worker processes."),
-    types: str | None = typer.Option(None, "--types", help="Comma-separated types only."),
-    detections: Path | None = typer.Option(
-        None, "--detections", help="Also write the detections JSONL (pan_measures.py format)."),
+    directory: Annotated[Path, typer.Argument(help="A directory in the pan13-train layout.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+    limit: Annotated[
+        int | None, typer.Option("--limit", help="At most N pairs of each type.")
+    ] = None,
+    workers: Annotated[int, typer.Option("--workers", help="Worker processes.")] = 2,
+    types: Annotated[
+        str | None, typer.Option("--types", help="Comma-separated types only.")
+    ] = None,
+    detections: Annotated[
+        Path | None,
+        typer.Option(
+            "--detections", help="Also write the detections JSONL (pan_measures.py format)."
+        ),
+    ] = None,
 ) -> None:
     """Align every (suspicious, source) pair of DIR and print PAN's measures per type.
 
@@ -54,8 +70,9 @@ def eval_pan(
     """
     from newstrace.evaluate import run_pan
 
-    run = run_pan(directory, workers=workers, limit=limit, types=_types(types),
-                  detections_out=detections)
+    run = run_pan(
+        directory, workers=workers, limit=limit, types=_types(types), detections_out=detections
+    )
     if as_json:
         typer.echo(json.dumps(run.to_dict(), indent=1))
         return
@@ -74,9 +91,9 @@ def eval_pan(
 
 @eval_app.command("basil")
 def eval_basil(
-    path: Path = typer.Argument(..., help="basil.jsonl.gz (event, outlet, text per article)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
-    limit: int | None = typer.Option(None, "--limit", help="The first N events only."),
+    path: Annotated[Path, typer.Argument(help="basil.jsonl.gz (event, outlet, text per article).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+    limit: Annotated[int | None, typer.Option("--limit", help="The first N events only.")] = None,
 ) -> None:
     """Align the cross-outlet pairs of each event; list every passage found.
 
@@ -95,25 +112,43 @@ def eval_basil(
         return
     console = Console()
     t = Table(title=f"BASIL: {run.pairs} cross-outlet pairs of {run.events} events")
-    for col in ("pair", "score", "a", "b"):
+    for col in ("pair", "score", "quoted", "a", "b"):
         t.add_column(col, overflow="fold")
     for p in run.passages:
-        t.add_row(f"{p['a_outlet']}/{p['b_outlet']} {p['event'][:8]}", f"{p['score']:.2f}",
-                  p["a_text"], p["b_text"])
+        t.add_row(
+            f"{p['a_outlet']}/{p['b_outlet']} {p['event'][:8]}",
+            f"{p['score']:.2f}",
+            f"{min(p['a_quoted'], p['b_quoted']):.0%}",
+            p["a_text"],
+            p["b_text"],
+        )
     console.print(t)
-    console.print(f"pairs with a passage: {run.pairs_with_passages} of {run.pairs}; "
-                  f"passages: {len(run.passages)}")
+    console.print(
+        f"pairs with a passage: {run.pairs_with_passages} of {run.pairs}; "
+        f"passages: {len(run.passages)}, {run.quoted_passages} mostly quoted; "
+        f"pairs with an unquoted passage: {run.pairs_with_unquoted}"
+    )
 
 
 def synth(
-    corpus: Path = typer.Argument(..., help="JSONL(.gz) with id, text, optional published_at."),
-    out: Path = typer.Option(..., "--out", help="Directory to write (pan13-train layout)."),
-    seed: int = typer.Option(0, "--seed", help="Random seed: same seed, same output."),
-    rate: float = typer.Option(0.3, "--rate", help="Share of words spun in `spin` pairs."),
-    sources: int = typer.Option(3, "--sources", help="Articles stitched into a composite."),
-    count: int = typer.Option(100, "--count", help="Pairs per type (composite: documents)."),
-    types: str | None = typer.Option(None, "--types", help="Comma-separated types only."),
-    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    corpus: Annotated[
+        Path, typer.Argument(help="JSONL(.gz) with id, text, optional published_at.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Directory to write (pan13-train layout).")],
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same output.")] = 0,
+    rate: Annotated[
+        float, typer.Option("--rate", help="Share of words spun in `spin` pairs.")
+    ] = 0.3,
+    sources: Annotated[
+        int, typer.Option("--sources", help="Articles stitched into a composite.")
+    ] = 3,
+    count: Annotated[
+        int, typer.Option("--count", help="Pairs per type (composite: documents).")
+    ] = 100,
+    types: Annotated[
+        str | None, typer.Option("--types", help="Comma-separated types only.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Derive a PAN-like test set with exact ground truth from a corpus.
 
@@ -129,8 +164,15 @@ def synth(
 
     if out.exists() and not out.is_dir():
         raise UserError(f"{out}: exists and is not a directory")
-    rep = synthesize(read_corpus(corpus), out, seed=seed, rate=rate, sources=sources,
-                     count=count, types=_types(types))
+    rep = synthesize(
+        read_corpus(corpus),
+        out,
+        seed=seed,
+        rate=rate,
+        sources=sources,
+        count=count,
+        types=_types(types),
+    )
     if as_json:
         typer.echo(json.dumps(rep.to_dict(), indent=1))
         return
@@ -150,4 +192,4 @@ def register(app: typer.Typer) -> None:
     app.command("synth")(synth)
 
 
-__all__ = ["register", "eval_app", "pan_table"]
+__all__ = ["eval_app", "pan_table", "register"]

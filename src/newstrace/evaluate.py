@@ -20,6 +20,7 @@ import json
 import math
 import multiprocessing as mp
 import os
+import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -38,7 +39,10 @@ TYPE_ORDER = (
 
 
 class Ann(NamedTuple):
-    """A case or a detection: ``susp[susp_offset:+susp_length]`` ~ ``src[src_offset:+src_length]``."""
+    """A case or a detection: a range of a suspicious and a range of a source document.
+
+    The lengths are in characters; the size counts both documents.
+    """
 
     suspicious: str
     susp_offset: int
@@ -99,7 +103,7 @@ def _by_pair(anns: Iterable[Ann]) -> dict[tuple[str, str], list[Ann]]:
 
 
 def _mean_coverage(targets: Sequence[Ann], others: Sequence[Ann]) -> float:
-    """Mean over ``targets`` of the share of its characters covered by the ``others`` it overlaps."""
+    """Mean over ``targets`` of the share of their characters covered by overlapping ``others``."""
     if not targets and not others:
         return 1.0
     if not targets or not others:
@@ -394,7 +398,7 @@ def align_pairs(
     workers: int = 2,
     aligner: Aligner | None = None,
 ) -> tuple[list[list[tuple[int, int, int, int]]], float, float]:
-    """Align each (a, b) text pair; -> (spans per pair, worker CPU s in total, align CPU s in total).
+    """Align each (a, b) text pair; -> (spans per pair, worker CPU s, align CPU s), totals.
 
     Worker CPU is the whole CPU time of the worker processes (start-up and
     JIT compilation included); align CPU counts the aligner calls only.
@@ -512,14 +516,14 @@ def run_pan(
     wall = time.perf_counter() - t0
     detections = [
         Ann(p.suspicious, a0, a1 - a0, p.source, b0, b1 - b0)
-        for p, pair_spans in zip(chosen, spans)
+        for p, pair_spans in zip(chosen, spans, strict=True)
         for a0, a1, b0, b1 in pair_spans
     ]
     if detections_out is not None:
         write_detections(detections_out, detections)
     pair_types = {(p.suspicious, p.source): p.obfuscation for p in chosen}
     evaluation = evaluate(pair_types, [c for p in chosen for c in p.cases], detections)
-    neg = [(p, s) for p, s in zip(chosen, spans) if p.obfuscation == "none"]
+    neg = [(p, s) for p, s in zip(chosen, spans, strict=True) if p.obfuscation == "none"]
     return PanRun(
         evaluation=evaluation,
         detections=detections,
@@ -574,6 +578,19 @@ def composite_attribution(
 # --------------------------------------------------------------------------- BASIL
 
 
+_QUOTED = re.compile(
+    '\u201c[^\u201d]{1,2000}\u201d|"[^"\n]{1,2000}"|\u2018[^\u2019\n]{1,600}\u2019'
+)
+
+
+def quoted_share(text: str, start: int, end: int) -> float:
+    """Share of ``text[start:end]`` inside quotation marks (straight, double or single curly)."""
+    if end <= start:
+        return 0.0
+    spans = [(m.start(), m.end()) for m in _QUOTED.finditer(text)]
+    return _union_inside(start, end, spans) / (end - start)
+
+
 @dataclass
 class BasilRun:
     """Cross-outlet pairs of same-event articles and the passages found in them."""
@@ -584,8 +601,22 @@ class BasilRun:
     passages: list[dict[str, Any]]
     cpu_s: float
 
+    @property
+    def quoted_passages(self) -> int:
+        """Passages at least half inside quotation marks on both sides."""
+        return sum(1 for p in self.passages if min(p["a_quoted"], p["b_quoted"]) >= 0.5)
+
+    @property
+    def pairs_with_unquoted(self) -> int:
+        """Pairs with a passage that is mostly outside quotation marks (likely copied prose)."""
+        return len({(p["a_id"], p["b_id"]) for p in self.passages
+                    if min(p["a_quoted"], p["b_quoted"]) < 0.5})
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        d.update(quoted_passages=self.quoted_passages,
+                 pairs_with_unquoted=self.pairs_with_unquoted)
+        return d
 
 
 def _read_jsonl_any(path: Path) -> list[dict[str, Any]]:
@@ -636,6 +667,8 @@ def run_basil(
                         "a_start": p.a_start, "a_end": p.a_end,
                         "b_start": p.b_start, "b_end": p.b_end,
                         "score": float(p.score),
+                        "a_quoted": quoted_share(a["text"], p.a_start, p.a_end),
+                        "b_quoted": quoted_share(b["text"], p.b_start, p.b_end),
                         "a_text": a["text"][p.a_start:p.a_end],
                         "b_text": b["text"][p.b_start:p.b_end],
                     })
@@ -644,8 +677,26 @@ def run_basil(
 
 
 __all__ = [
-    "Ann", "Scores", "Evaluation", "PanPair", "PanCorpus", "PanRun", "BasilRun",
-    "precision", "recall", "granularity", "plagdet", "score", "evaluate",
-    "load_pan", "read_detections", "write_detections", "select_pairs",
-    "align_pairs", "run_pan", "composite_attribution", "run_basil",
+    "Ann",
+    "BasilRun",
+    "Evaluation",
+    "PanCorpus",
+    "PanPair",
+    "PanRun",
+    "Scores",
+    "align_pairs",
+    "composite_attribution",
+    "evaluate",
+    "granularity",
+    "load_pan",
+    "plagdet",
+    "precision",
+    "quoted_share",
+    "read_detections",
+    "recall",
+    "run_basil",
+    "run_pan",
+    "score",
+    "select_pairs",
+    "write_detections",
 ]

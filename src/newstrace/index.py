@@ -26,6 +26,7 @@ from newstrace import provenance
 from newstrace.align import align_many, align_tokens, rows_to_passages
 from newstrace.candidates import find_new_candidates, rank_documents_for_hashes
 from newstrace.cluster import cluster_passages, story_families
+from newstrace.corpus_provenance import compute_provenance
 from newstrace.errors import IncompatibleIndex, UserError
 from newstrace.ingest import Rejected, coerce_documents, content_hash, read_documents
 from newstrace.model import Document, IngestReport, Passage
@@ -282,6 +283,11 @@ class Index:
         t = time.perf_counter()
         report.clusters = self._cluster(progress)
         report.seconds["cluster"] = time.perf_counter() - t
+        t = time.perf_counter()
+        progress("provenance", 0, 1)
+        compute_provenance(self)
+        progress("provenance", 1, 1)
+        report.seconds["provenance"] = time.perf_counter() - t
         return report
 
     def _tokenize(self, key: int, text: str) -> Tokens:
@@ -290,6 +296,10 @@ class Index:
             tok = tokenize_text(text, self.params.stem)
             self._tokens.put(key, tok)
         return tok
+
+    def _tokenize_key(self, key: int) -> Tokens:
+        (text,) = self.con.execute("SELECT text FROM documents WHERE doc_key = ?", [key]).fetchall()[0]
+        return self._tokenize(key, text)
 
     def _fingerprint(self, progress: ProgressFn) -> int:
         con = self.con
@@ -342,7 +352,7 @@ class Index:
 
     def _align(self, progress: ProgressFn) -> tuple[int, int]:
         con = self.con
-        total = con.execute("SELECT count(*) FROM pairs WHERE NOT aligned").fetchone()[0]
+        total = con.execute("SELECT count(*) FROM pairs WHERE NOT aligned").fetchall()[0][0]
         progress("align", 0, total)
         done = n_passages = 0
         while True:
@@ -352,42 +362,44 @@ class Index:
             ).fetchall()
             if not pairs:
                 break
-            needed = sorted({k for p in pairs for k in p if self._tokens.get(k) is None})
-            texts: dict[int, str] = {}
-            docs = {}
+            keys = sorted({k for p in pairs for k in p})
+            needed = [k for k in keys if self._tokens.get(k) is None]
             for lo in range(0, len(needed), 5000):
                 for key, text in con.execute(
                     "SELECT doc_key, text FROM documents WHERE doc_key IN (SELECT unnest(?))",
                     [needed[lo : lo + 5000]],
                 ).fetchall():
-                    texts[key] = text
-            for key, text in texts.items():
-                docs[key] = self._tokenize(key, text)
-            for a, b in pairs:
-                for k in (a, b):
-                    if k not in docs:
-                        docs[k] = self._tokens.get(k)  # type: ignore[assignment]
-            results = align_many([(docs[a], docs[b]) for a, b in pairs], self.params)
+                    self._tokenize(key, text)
+            position = {k: i for i, k in enumerate(keys)}
+            docs = [self._tokens.get(k) or self._tokenize_key(k) for k in keys]
+            pair_idx = np.array([(position[a], position[b]) for a, b in pairs], dtype=np.int64)
+            found = align_many(docs, pair_idx, self.params)
             ids = dict(
                 con.execute(
-                    "SELECT doc_key, id FROM documents WHERE doc_key IN (SELECT unnest(?))",
-                    [sorted({k for p in pairs for k in p})],
+                    "SELECT doc_key, id FROM documents WHERE doc_key IN (SELECT unnest(?))", [keys]
                 ).fetchall()
             )
-            cols: dict[str, list[Any]] = {
-                k: [] for k in ("a_key", "b_key", "a_id", "b_id", "a_start", "a_end", "b_start",
-                                "b_end", "score", "a_tokens", "b_tokens", "matched_tokens")
-            }
-            counts = []
-            for (a, b), rows in zip(pairs, results):
-                counts.append(int(rows.shape[0]))
-                for p in rows_to_passages(rows, docs[a], docs[b], ids[a], ids[b]):
-                    cols["a_key"].append(a)
-                    cols["b_key"].append(b)
-                    for name in ("a_id", "b_id", "a_start", "a_end", "b_start", "b_end", "score",
-                                 "a_tokens", "b_tokens", "matched_tokens"):
-                        cols[name].append(getattr(p, name))
-            new_passages = pa.table(cols, schema=_PASSAGE_SCHEMA)
+            key_arr = np.array(keys, dtype=np.int64)
+            a_keys = key_arr[pair_idx[found.pair, 0]]
+            b_keys = key_arr[pair_idx[found.pair, 1]]
+            new_passages = pa.table(
+                {
+                    "a_key": a_keys.astype(np.int32),
+                    "b_key": b_keys.astype(np.int32),
+                    "a_id": [ids[k] for k in a_keys.tolist()],
+                    "b_id": [ids[k] for k in b_keys.tolist()],
+                    "a_start": found.a_start.astype(np.int32),
+                    "a_end": found.a_end.astype(np.int32),
+                    "b_start": found.b_start.astype(np.int32),
+                    "b_end": found.b_end.astype(np.int32),
+                    "score": found.score.astype(np.float64),
+                    "a_tokens": found.a_tokens.astype(np.int32),
+                    "b_tokens": found.b_tokens.astype(np.int32),
+                    "matched_tokens": found.matched_tokens.astype(np.int32),
+                },
+                schema=_PASSAGE_SCHEMA,
+            )
+            counts = found.counts.tolist()
             chunk = pa.table(
                 {"a_key": [a for a, _ in pairs], "b_key": [b for _, b in pairs], "n": counts}
             )
@@ -480,7 +492,7 @@ class Index:
             con.unregister("new_members")
             con.unregister("new_families")
         progress("cluster", 1, 1)
-        return int(con.execute("SELECT count(*) FROM clusters").fetchone()[0])
+        return int(con.execute("SELECT count(*) FROM clusters").fetchall()[0][0])
 
     # -- queries -------------------------------------------------------------------------------
     def trace(self, text: str, query_id: str = "query") -> dict[str, Any]:
@@ -533,9 +545,10 @@ class Index:
                FROM documents WHERE id = ?""",
             [doc_id],
         )
-        row = cur.fetchone()
-        if row is None:
+        found = cur.fetchall()
+        if not found:
             raise UserError(f"no document with id {doc_id!r}")
+        row = found[0]
         doc = dict(zip([c[0] for c in cur.description], row))
         key = doc.pop("doc_key")
         cur = self.con.execute(
@@ -580,13 +593,14 @@ class Index:
         Raises:
             UserError: no such cluster.
         """
-        row = self.con.execute(
+        found = self.con.execute(
             """SELECT cluster_id, n_members, n_docs, earliest_id, earliest_at, latest_at,
                       sample_id, sample_start, sample_end FROM clusters WHERE cluster_id = ?""",
             [int(cluster_id)],
-        ).fetchone()
-        if row is None:
+        ).fetchall()
+        if not found:
             raise UserError(f"no cluster with id {cluster_id}")
+        row = found[0]
         members = self.con.execute(
             """
             SELECT m.id, d.publisher, d.published_at, d.title, m.start_char, m.end_char,
@@ -619,14 +633,14 @@ class Index:
         """Counts of documents, indexed documents, pairs, passages, clusters, families."""
         q = self.con.execute
         return {
-            "documents": q("SELECT count(*) FROM documents").fetchone()[0],
-            "fingerprinted": q("SELECT count(*) FROM fingerprinted").fetchone()[0],
-            "candidate_pairs": q("SELECT count(*) FROM pairs").fetchone()[0],
-            "aligned_pairs": q("SELECT count(*) FROM pairs WHERE aligned").fetchone()[0],
-            "passages": q("SELECT count(*) FROM passages").fetchone()[0],
-            "clusters": q("SELECT count(*) FROM clusters WHERE n_docs >= 2").fetchone()[0],
-            "families": q("SELECT count(DISTINCT family_id) FROM families").fetchone()[0],
-            "documents_with_reuse": q("SELECT count(*) FROM families").fetchone()[0],
+            "documents": q("SELECT count(*) FROM documents").fetchall()[0][0],
+            "fingerprinted": q("SELECT count(*) FROM fingerprinted").fetchall()[0][0],
+            "candidate_pairs": q("SELECT count(*) FROM pairs").fetchall()[0][0],
+            "aligned_pairs": q("SELECT count(*) FROM pairs WHERE aligned").fetchall()[0][0],
+            "passages": q("SELECT count(*) FROM passages").fetchall()[0][0],
+            "clusters": q("SELECT count(*) FROM clusters WHERE n_docs >= 2").fetchall()[0][0],
+            "families": q("SELECT count(DISTINCT family_id) FROM families").fetchall()[0][0],
+            "documents_with_reuse": q("SELECT count(*) FROM families").fetchall()[0][0],
         }
 
     def _require_writable(self) -> None:

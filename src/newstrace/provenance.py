@@ -9,6 +9,7 @@ in reused passages, *partially derived* from ``Params.partially_derived``, else
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
@@ -29,6 +30,11 @@ MIN_CONTRIBUTOR_SHARE = 0.05
 #: Sources whose covered query regions overlap by this share of the smaller are copies
 #: of one another (one contributor, not two).
 SAME_GROUP_OVERLAP = 0.5
+#: A copy is flagged as spun when its spin score (weighted lexical substitutions per 100
+#: aligned words, see ``spin_score``) reaches this ...
+SPIN_FLAG_SCORE = 2.0
+#: ... and it has at least this many lexical substitutions.
+SPIN_FLAG_MIN_SUBSTITUTIONS = 3
 
 
 def classify(share: float, params: Params) -> str:
@@ -52,8 +58,112 @@ def _words(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
     ]
 
 
-def word_alignment(
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _split_replace(src: Sequence[str], cpy: Sequence[str]) -> list[tuple[int, int, int, int]]:
+    """Split a replaced run into the finest plausible substitution segments.
+
+    A spinner often replaces adjacent words ("Russia want" -> "Russian Federation wish
+    for"); ``SequenceMatcher`` reports them as one block. A small dynamic programme
+    pairs equal-length runs word for word; for unequal runs a small dynamic programme
+    cuts both sides into the same number of segments (1..``MAX_SUBSTITUTION_TOKENS``
+    words each), preferring more segments, segments whose words share a prefix
+    ("Russia"/"Russian") and segments of similar length, and keeps the cut only when
+    such a shared prefix anchors it ("more than" -> "in excess of" stays one pair).
+    Returns ``(i1, i2, j1, j2)`` relative to the block.
+    """
+    n, m = len(src), len(cpy)
+    if n == 0 or m == 0 or (n == 1 and m == 1):
+        return [(0, n, 0, m)]
+    if n == m:
+        return [(k, k + 1, k, k + 1) for k in range(n)]
+    lim = MAX_SUBSTITUTION_TOKENS
+    neg = float("-inf")
+    best = [[neg] * (m + 1) for _ in range(n + 1)]
+    back: list[list[tuple[int, int] | None]] = [[None] * (m + 1) for _ in range(n + 1)]
+    best[0][0] = 0.0
+    for i in range(n + 1):
+        for j in range(m + 1):
+            if best[i][j] == neg:
+                continue
+            for di in range(1, min(lim, n - i) + 1):
+                for dj in range(1, min(lim, m - j) + 1):
+                    a, b = src[i], cpy[j]
+                    pre = _common_prefix(a, b)
+                    sim = pre / max(len(a), len(b)) if pre >= 3 else 0.0
+                    score = best[i][j] + 1.0 + 2.0 * sim - 0.3 * (di - dj) ** 2
+                    if score > best[i + di][j + dj]:
+                        best[i + di][j + dj] = score
+                        back[i + di][j + dj] = (i, j)
+    segs: list[tuple[int, int, int, int]] = []
+    evidence = False
+    i, j = n, m
+    while (i, j) != (0, 0):
+        prev = back[i][j]
+        if prev is None:  # pragma: no cover - every (n, m) <= lim is reachable
+            return [(0, n, 0, m)]
+        segs.append((prev[0], i, prev[1], j))
+        evidence = evidence or _common_prefix(src[prev[0]], cpy[prev[1]]) >= 3
+        i, j = prev
+    # unequal lengths are only cut where a shared word prefix shows where to cut
+    return segs[::-1] if evidence and len(segs) > 1 else [(0, n, 0, m)]
+
+
+_EDGE = re.compile(r"[.!?…。！？\n]")
+
+
+def extend_to_sentence_edges(
     copy_text: str, copy_span: tuple[int, int], source_text: str, source_span: tuple[int, int]
+) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Widen a passage to the sentence edges when only a few words are left out.
+
+    The aligner ends a passage on an exact match, so a substitution in the first or
+    last words of a sentence ("... has been weak." -> "... has been feeble.") falls
+    outside it. When both sides have 1..``MAX_SUBSTITUTION_TOKENS`` words before the
+    sentence boundary, both spans are widened to take them in.
+
+    >>> extend_to_sentence_edges("It was feeble.", (0, 6), "It was weak.", (0, 6))
+    ((0, 13), (0, 11))
+    """
+
+    def tail(text: str, end: int) -> int | None:
+        m = _EDGE.search(text, end)
+        stop = m.start() if m else len(text)
+        words = list(TOKEN_RE.finditer(text, end, stop))
+        return words[-1].end() if 0 < len(words) <= MAX_SUBSTITUTION_TOKENS else None
+
+    def head(text: str, start: int) -> int | None:
+        lo = max(0, start - 200)
+        edges = list(_EDGE.finditer(text, lo, start))
+        begin = edges[-1].end() if edges else (0 if lo == 0 else None)
+        if begin is None:
+            return None
+        words = list(TOKEN_RE.finditer(text, begin, start))
+        return words[0].start() if 0 < len(words) <= MAX_SUBSTITUTION_TOKENS else None
+
+    (c0, c1), (s0, s1) = copy_span, source_span
+    ct, st = tail(copy_text, c1), tail(source_text, s1)
+    if ct is not None and st is not None:
+        c1, s1 = ct, st
+    ch, sh = head(copy_text, c0), head(source_text, s0)
+    if ch is not None and sh is not None:
+        c0, s0 = ch, sh
+    return (c0, c1), (s0, s1)
+
+
+def word_alignment(
+    copy_text: str,
+    copy_span: tuple[int, int],
+    source_text: str,
+    source_span: tuple[int, int],
+    extend: bool = True,
 ) -> tuple[list[tuple[int, int, int, int]], list[dict[str, Any]]]:
     """Word-level diff of a reused passage.
 
@@ -61,31 +171,32 @@ def word_alignment(
         ``(matches, edits)``: matched words as ``(copy_start, copy_end, source_start,
         source_end)`` char offsets, and the edits turning the source passage into the
         copy: ``{"op": "substitute"|"insert"|"delete"|"rewrite", "source", "replacement",
-        "source_start", "source_end", "copy_start", "copy_end"}``.
+        "source_start", "source_end", "copy_start", "copy_end"}``. With ``extend`` the
+        spans are first widened to the sentence edges when only a few words are left
+        out on both sides (``extend_to_sentence_edges``). A replaced run of at
+        most ``MAX_SUBSTITUTION_TOKENS`` words on each side is split into single
+        substitutions where it plausibly holds several (see ``_split_replace``); longer
+        replaced runs are rewrites.
 
     >>> m, e = word_alignment("Russian Federation wish for peace", (0, 33), "Russia want peace", (0, 17))
     >>> [(x["source"], x["replacement"]) for x in e]
-    [('Russia want', 'Russian Federation wish for')]
+    [('Russia', 'Russian Federation'), ('want', 'wish for')]
     """
+    if extend:
+        copy_span, source_span = extend_to_sentence_edges(
+            copy_text, copy_span, source_text, source_span
+        )
     cw = _words(copy_text, *copy_span)
     sw = _words(source_text, *source_span)
     sm = SequenceMatcher(None, [w for _, _, w in sw], [w for _, _, w in cw], autojunk=False)
     matches: list[tuple[int, int, int, int]] = []
     edits: list[dict[str, Any]] = []
-    for tag, i1, i2, j1, j2 in sm.get_opcodes():
-        if tag == "equal":
-            for k in range(i2 - i1):
-                s, c = sw[i1 + k], cw[j1 + k]
-                matches.append((c[0], c[1], s[0], s[1]))
-            continue
+
+    def add(op: str, i1: int, i2: int, j1: int, j2: int) -> None:
         s_start = sw[i1][0] if i2 > i1 else (sw[i1 - 1][1] if i1 > 0 else source_span[0])
         s_end = sw[i2 - 1][1] if i2 > i1 else s_start
         c_start = cw[j1][0] if j2 > j1 else (cw[j1 - 1][1] if j1 > 0 else copy_span[0])
         c_end = cw[j2 - 1][1] if j2 > j1 else c_start
-        if tag == "replace":
-            op = "substitute" if max(i2 - i1, j2 - j1) <= MAX_SUBSTITUTION_TOKENS else "rewrite"
-        else:
-            op = "delete" if tag == "delete" else "insert"
         edits.append(
             {
                 "op": op,
@@ -95,7 +206,162 @@ def word_alignment(
                 "copy_start": c_start, "copy_end": c_end,
             }
         )
+
+    for tag, i1, i2, j1, j2 in sm.get_opcodes():
+        if tag == "equal":
+            for k in range(i2 - i1):
+                s, c = sw[i1 + k], cw[j1 + k]
+                matches.append((c[0], c[1], s[0], s[1]))
+        elif tag == "replace":
+            if max(i2 - i1, j2 - j1) > MAX_SUBSTITUTION_TOKENS:
+                add("rewrite", i1, i2, j1, j2)
+                continue
+            segs = _split_replace([w for _, _, w in sw[i1:i2]], [w for _, _, w in cw[j1:j2]])
+            for a1, a2, b1, b2 in segs:
+                add("substitute", i1 + a1, i1 + a2, j1 + b1, j1 + b2)
+        else:
+            add("delete" if tag == "delete" else "insert", i1, i2, j1, j2)
     return matches, edits
+
+
+def is_lexical_substitution(source: str, replacement: str) -> bool:
+    """True for a word-for-word swap a spinner makes; False for ordinary editing.
+
+    Number changes ("4,300" -> "4,500"), case-only changes and inflections of one
+    stem ("reports" -> "reported") are editing, not spinning.
+
+    >>> is_lexical_substitution("want", "wish for"), is_lexical_substitution("12", "14")
+    (True, False)
+    """
+    a, b = source.casefold().strip(), replacement.casefold().strip()
+    if not a or not b or a == b:
+        return False
+    if any(ch.isdigit() for ch in a + b):
+        return False
+    wa, wb = a.split(), b.split()
+    if len(wa) == 1 and len(wb) == 1 and _common_prefix(a, b) >= max(4, min(len(a), len(b)) - 2):
+        return False
+    return True
+
+
+def spin_score(
+    substitutions: Sequence[tuple[str, str]],
+    aligned_words: int,
+    pair_docs: Mapping[tuple[str, str], int] | None = None,
+) -> float:
+    """Spin score of one copy: weighted lexical substitutions per 100 aligned words.
+
+    In the spirit of DSpin (Zhang et al., NDSS 2014): a spinner swaps words for
+    dictionary synonyms at a steady rate, and its pairs recur across the articles it
+    spins, while ordinary editing changes numbers, inflections or rewrites whole
+    clauses. Each lexical substitution (``is_lexical_substitution``) weighs 1, plus 1
+    when the same (casefolded) pair is seen in at least two documents of the corpus
+    (``pair_docs``: pair -> number of documents). Non-lexical substitutions weigh 0.
+    A verbatim reprint scores 0; a copy spun at a rate of 20-40 % scores about 5-15.
+
+    >>> spin_score([("want", "wish for"), ("12", "14")], 100)
+    1.0
+    """
+    total = 0.0
+    for src, rep in substitutions:
+        if not is_lexical_substitution(src, rep):
+            continue
+        key = (src.casefold(), rep.casefold())
+        total += 1.0 + (1.0 if pair_docs and pair_docs.get(key, 0) >= 2 else 0.0)
+    return round(100.0 * total / max(1, aligned_words), 3)
+
+
+def moved_sentences(
+    text: str, matches: Sequence[tuple[int, int, int, int]]
+) -> list[int]:
+    """Indices of the copy's sentences that were moved relative to their source.
+
+    Each sentence with matched words gets its median source position; the sentences
+    on the longest run in increasing source order stay, the rest are "moved".
+
+    >>> src = "Alpha one two three. Beta four five six. Gamma seven eight nine."
+    >>> cpy = "Gamma seven eight nine. Alpha one two three. Beta four five six."
+    >>> _, _ = word_alignment(cpy, (0, len(cpy)), src, (0, len(src)))
+    >>> ms = [(c, c + 5, s, s + 5) for c, s in ((0, 41), (24, 0), (45, 21))]
+    >>> moved_sentences(cpy, ms)
+    [0]
+    """
+    positions: list[tuple[int, float]] = []
+    for si, (s, e) in enumerate(split_sentences(text)):
+        inside = sorted(m[2] for m in matches if s <= m[0] < e)
+        if inside:
+            positions.append((si, float(inside[len(inside) // 2])))
+    if len(positions) < 2:
+        return []
+    # longest increasing subsequence (patience, O(n log n)) over source positions
+    import bisect
+
+    tails: list[float] = []
+    tails_idx: list[int] = []
+    prev = [-1] * len(positions)
+    for k, (_, pos) in enumerate(positions):
+        j = bisect.bisect_left(tails, pos)
+        if j == len(tails):
+            tails.append(pos)
+            tails_idx.append(k)
+        else:
+            tails[j] = pos
+            tails_idx[j] = k
+        prev[k] = tails_idx[j - 1] if j > 0 else -1
+    keep: set[int] = set()
+    k = tails_idx[-1] if tails_idx else -1
+    while k != -1:
+        keep.add(k)
+        k = prev[k]
+    return [positions[k][0] for k in range(len(positions)) if k not in keep]
+
+
+def group_sources(masks: Mapping[str, np.ndarray], order: Sequence[str]) -> list[list[str]]:
+    """Group sources that are copies of one another (one independent source per group).
+
+    ``masks`` gives, per source, the boolean mask of the copy's tokens (or chars) it
+    covers; ``order`` ranks the sources (most coverage first, then earliest). A source
+    joins the first group whose lead it overlaps by ``SAME_GROUP_OVERLAP`` of the
+    smaller of the two; the lead of each group is its first (best-ranked) member.
+    """
+    groups: list[list[str]] = []
+    for sid in order:
+        mask = masks[sid]
+        n = int(mask.sum())
+        for g in groups:
+            lead = masks[g[0]]
+            inter = int((lead & mask).sum())
+            if inter > 0 and inter >= SAME_GROUP_OVERLAP * min(int(lead.sum()), n):
+                g.append(sid)
+                break
+        else:
+            groups.append([sid])
+    return groups
+
+
+def earliest_label(ids: Sequence[str], meta: Mapping[str, Mapping[str, Any]]) -> tuple[list[str], str]:
+    """The earliest of ``ids`` by ``published_at``, and a sentence saying how sure that is.
+
+    Returns ``(earliest_ids, label)``: one id when it is clearly first; all of them,
+    labelled "equally early: X, Y", when several share the first timestamp; the
+    earliest dated one, labelled "unknown — earliest dated copy is X", when some are
+    undated; ``([], "unknown — no dated copy")`` when none is dated.
+
+    >>> from datetime import datetime as D
+    >>> m = {"a": {"published_at": D(2026, 1, 1)}, "b": {"published_at": D(2026, 1, 1)}, "c": {}}
+    >>> earliest_label(["a", "b"], m)[1], earliest_label(["a", "c"], m)[1]
+    ('equally early: a, b', 'unknown — earliest dated copy is a')
+    """
+    dated = [i for i in ids if meta[i].get("published_at") is not None]
+    if not dated:
+        return [], "unknown — no dated copy" if ids else "no source"
+    first = min(meta[i]["published_at"] for i in dated)
+    tied = sorted(i for i in dated if meta[i]["published_at"] == first)
+    if len(tied) > 1:
+        return tied, "equally early: " + ", ".join(tied)
+    if len(dated) < len(ids):
+        return tied, f"unknown — earliest dated copy is {tied[0]}"
+    return tied, tied[0]
 
 
 def _sort_key_date(meta: Mapping[str, Any]) -> tuple[bool, datetime, str]:
@@ -150,17 +416,7 @@ def build_trace(
     order = sorted(
         by_source, key=lambda s: (-int(covered_by[s].sum()), _sort_key_date(sources_meta[s]))
     )
-    groups: list[list[str]] = []
-    for sid in order:
-        mask = covered_by[sid]
-        for g in groups:
-            lead = covered_by[g[0]]
-            inter = int((lead & mask).sum())
-            if inter >= SAME_GROUP_OVERLAP * min(int(lead.sum()), int(mask.sum())):
-                g.append(sid)
-                break
-        else:
-            groups.append([sid])
+    groups = group_sources(covered_by, order)
     group_of = {sid: gi for gi, g in enumerate(groups) for sid in g}
     contributors = [
         g for g in groups if max(covered_by[s].sum() for s in g) / n_tok >= MIN_CONTRIBUTOR_SHARE
@@ -221,7 +477,12 @@ def build_trace(
                 }
             )
         found.sort(key=lambda f: (-f["share"], _sort_key_date(sources_meta[f["id"]])))
-        sentences.append({"index": idx, "start": s, "end": e, "sources": found})
+        sentences.append(
+            {
+                "index": idx, "start": s, "end": e, "sources": found,
+                "note": None if found else "no source found", "moved": False,
+            }
+        )
 
     edit_counts: Counter[tuple[str, str]] = Counter()
     edit_docs: dict[tuple[str, str], set[str]] = defaultdict(set)
@@ -237,8 +498,50 @@ def build_trace(
     if dated:
         first = min(sources_meta[s]["published_at"] for s in dated)
         earliest = sorted(s for s in dated if sources_meta[s]["published_at"] == first)
+    # one independent source per contributing group: share and spans of the query
+    composite_sources = []
+    for g in contributors:
+        lead = g[0]
+        union = np.zeros(len(qtok), dtype=bool)
+        for sid in g:
+            union |= covered_by[sid]
+        composite_sources.append(
+            {
+                "id": lead,
+                "copies": g[1:],
+                "share": round(float(union.sum()) / n_tok, 4),
+                "spans": _mask_spans(covered_by[lead], qtok),
+                "published_at": _iso(sources_meta[lead].get("published_at")),
+            }
+        )
+    # edits against each group lead: moved sentences and the spin score
+    moved: list[dict[str, Any]] = []
+    lead_subs: list[tuple[str, str]] = []
+    aligned_words = 0
+    for g in contributors:
+        lead = g[0]
+        for si in moved_sentences(text, matches_by_source[lead]):
+            moved.append({"sentence": si, "source_id": lead})
+            sentences[si]["moved"] = True
+        aligned_words += len(matches_by_source[lead])
+        lead_subs.extend(
+            (x["source"], x["replacement"]) for x in edits_by_source[lead] if x["op"] == "substitute"
+        )
+    score = spin_score(lead_subs, aligned_words)
+    n_lex = sum(1 for a, b in lead_subs if is_lexical_substitution(a, b))
+    _, note = earliest_label([g[0] for g in contributors] or order, sources_meta)
     return {
         "query_id": query_id,
+        "n_sources": len(contributors),
+        "composite_sources": composite_sources,
+        "earliest_note": note if (contributors or order) else "no source found",
+        "moved": moved,
+        "spin": {
+            "score": score,
+            "lexical_substitutions": n_lex,
+            "aligned_words": aligned_words,
+            "spun": is_spun(score, n_lex),
+        },
         "n_chars": len(text),
         "n_tokens": len(qtok),
         "coverage": round(coverage, 4),
@@ -254,6 +557,28 @@ def build_trace(
             for k, c in edit_counts.most_common()
         ],
     }
+
+
+def is_spun(score: float, n_lexical: int) -> bool:
+    """Flag a copy as spun: ``score >= SPIN_FLAG_SCORE`` and enough lexical swaps."""
+    return score >= SPIN_FLAG_SCORE and n_lexical >= SPIN_FLAG_MIN_SUBSTITUTIONS
+
+
+def _mask_spans(mask: np.ndarray, tok: Sequence[tuple[int, int]]) -> list[list[int]]:
+    """Character spans ``[start, end]`` of the runs of True in a token mask."""
+    out: list[list[int]] = []
+    k = 0
+    n = len(mask)
+    while k < n:
+        if mask[k]:
+            j = k
+            while j + 1 < n and mask[j + 1]:
+                j += 1
+            out.append([int(tok[k][0]), int(tok[j][1])])
+            k = j + 1
+        else:
+            k += 1
+    return out
 
 
 def _earliest(ids: Sequence[str], meta: Mapping[str, Mapping[str, Any]]) -> str:

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import shutil
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +15,9 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from newstrace.provenance import classify
+from newstrace.corpus_provenance import analyse
+from newstrace.provenance import extend_to_sentence_edges
+from newstrace.tokens import split_sentences
 
 MAX_DOCUMENT_PAGES = 2000
 MAX_CLUSTER_PAGES = 500
@@ -100,76 +100,144 @@ def timeline_svg(members: Sequence[dict[str, Any]], width: int = 640) -> Markup:
 def document_reuse(idx: Any) -> dict[str, dict[str, Any]]:
     """Per document: share of its characters reused from earlier documents, and class.
 
-    A span counts as reused *from* the other document when the other one was
-    published earlier (or this one is undated and the other is dated).
+    Follows the direction rule of ``newstrace.corpus_provenance`` (dates, credit
+    evidence, clock skew, undated copies).
     """
-    rows = idx.con.execute(
-        """
-        SELECT d.id, d.n_chars, d.published_at, o.published_at AS other_at,
-               p.start_char, p.end_char
-        FROM (
-            SELECT a_key AS k, b_key AS other, a_start AS start_char, a_end AS end_char FROM passages
-            UNION ALL
-            SELECT b_key, a_key, b_start, b_end FROM passages
-        ) p
-        JOIN documents d ON d.doc_key = p.k
-        JOIN documents o ON o.doc_key = p.other
-        """
-    ).fetchall()
-    spans: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    n_chars: dict[str, int] = {}
-    for doc_id, n, at, other_at, s, e in rows:
-        n_chars[doc_id] = n
-        earlier = other_at is not None and (at is None or other_at < at)
-        if earlier:
-            spans[doc_id].append((s, e))
-    out = {}
-    for doc_id, n in n_chars.items():
-        covered = 0
-        end = -1
-        for s, e in sorted(spans.get(doc_id, [])):
-            if e > end:
-                covered += e - max(s, end)
-                end = e
-        share = covered / max(1, n)
-        out[doc_id] = {"share": share}
-    return out
+    prov = analyse(idx)
+    return {
+        str(r["id"]): {"share": r["share_reused"], "class": r["class"]}
+        for r in prov.documents.values()
+    }
+
+
+def highlight_edits(text: str, start: int, end: int, marks: Sequence[tuple[int, int, str, str]]) -> Markup:
+    """Escape ``text[start:end]``, wrapping each ``(s, e, css, title)`` mark in ``<mark>``.
+
+    >>> str(highlight_edits("a <b> c", 0, 7, [(2, 5, "sub", "was: x")]))
+    'a <mark class="sub" title="was: x">&lt;b&gt;</mark> c'
+    """
+    out: list[str] = []
+    pos = start
+    for s, e, css, title in sorted(marks):
+        s = max(s, pos)
+        e = min(e, end)
+        if e < s or (e == s and css != "ins-point"):
+            continue
+        out.append(str(escape(text[pos:s])))
+        if css == "ins-point":
+            out.append(f'<mark class="del-point" title="{escape(title)}">⁁</mark>')
+        else:
+            out.append(f'<mark class="{escape(css)}" title="{escape(title)}">{escape(text[s:e])}</mark>')
+        pos = e
+    out.append(str(escape(text[pos:end])))
+    return Markup("".join(out))
+
+
+def side_by_side(doc_text: str, det: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows of a side-by-side view of one copy against one source, edits marked.
+
+    One row per sentence of the copy that the source contributes to: ``source_html``
+    and ``copy_html`` are escaped HTML with substitutions (``sub``), insertions
+    (``ins``), deletions (``del``) and rewrites (``rw``) marked; ``moved`` is True for
+    a sentence that sits elsewhere in the source.
+    """
+    src_text = det["source"]["text"]
+    matches = det["matches"]
+    edits = det["edits"]
+    moved = set(det.get("moved", []))
+    covered = [extend_to_sentence_edges(doc_text, (t0, t1), src_text, (s0, s1))[0]
+               for t0, t1, s0, s1 in det["passages"]]
+    rows = []
+    for si, (cs, ce) in enumerate(split_sentences(doc_text)):
+        if not any(c0 < ce and cs < c1 for c0, c1 in covered):
+            continue
+        ms = [m for m in matches if cs <= m[0] < ce]
+        es = [e for e in edits if cs <= e["copy_start"] <= ce and (e["copy_start"] < ce or e["op"] == "delete")]
+        src_pos = [(m[2], m[3]) for m in ms] + [
+            (e["source_start"], e["source_end"]) for e in es if e["op"] != "insert"
+        ]
+        if not ms:
+            continue
+        a0 = min(p[0] for p in src_pos)
+        a1 = max(p[1] for p in src_pos)
+        copy_marks: list[tuple[int, int, str, str]] = []
+        src_marks: list[tuple[int, int, str, str]] = []
+        for e in es:
+            op = e["op"]
+            if op == "substitute":
+                copy_marks.append((e["copy_start"], e["copy_end"], "sub", f"was: {e['source']}"))
+                src_marks.append((e["source_start"], e["source_end"], "sub", f"became: {e['replacement']}"))
+            elif op == "rewrite":
+                copy_marks.append((e["copy_start"], e["copy_end"], "rw", f"rewritten from: {e['source']}"))
+                src_marks.append((e["source_start"], e["source_end"], "rw", "rewritten"))
+            elif op == "insert":
+                copy_marks.append((e["copy_start"], e["copy_end"], "ins", "inserted"))
+            elif op == "delete":
+                src_marks.append((e["source_start"], e["source_end"], "del", "deleted in the copy"))
+                copy_marks.append((e["copy_start"], e["copy_start"], "ins-point", f"deleted: {e['source']}"))
+        rows.append(
+            {
+                "copy_html": highlight_edits(doc_text, cs, ce, copy_marks),
+                "source_html": highlight_edits(src_text, a0, a1, src_marks),
+                "copy_span": (cs, ce), "source_span": (a0, a1), "moved": si in moved,
+            }
+        )
+    return rows
 
 
 def write_report(idx: Any, out: str | Path) -> Path:
-    """Write ``index.html`` (plus cluster and document pages) under ``out``."""
-    from newstrace.params import DEFAULT_PARAMS
+    """Write ``index.html`` (plus cluster and document pages) under ``out``.
 
+    Computes provenance in memory (``corpus_provenance.analyse``), so it works on a
+    read-only index: clusters with timelines and earliest source, composites, spun
+    articles, the substitution dictionary, and per document a side-by-side view with
+    the edits marked against each of its sources.
+    """
     out = Path(out)
     (out / "clusters").mkdir(parents=True, exist_ok=True)
     (out / "documents").mkdir(parents=True, exist_ok=True)
     env = template_env()
     stats = idx.stats()
     clusters = idx.clusters(limit=MAX_CLUSTER_PAGES)
-    reuse = document_reuse(idx)
+    prov = analyse(idx, keep_details=True)
+    by_id = {str(r["id"]): r for r in prov.documents.values()}
+    for c in clusters:
+        cp = prov.clusters.get(int(c["cluster_id"]))
+        c["earliest_label"] = cp["label"] if cp else c["earliest_id"]
+        c["clock_skew"] = bool(cp and cp["clock_skew"])
     docs = idx.con.execute(
-        """SELECT id, publisher, published_at, title, n_chars FROM documents
+        """SELECT doc_key, id, publisher, published_at, title, n_chars FROM documents
            ORDER BY published_at NULLS LAST, doc_key"""
     ).fetchall()
     documents = []
-    for doc_id, publisher, at, title, n in docs:
-        share = reuse.get(doc_id, {}).get("share", 0.0)
+    for key, doc_id, publisher, at, title, n in docs:
+        rec = by_id.get(str(doc_id))
         documents.append(
             {
                 "id": doc_id, "publisher": publisher, "published_at": at, "title": title,
-                "n_chars": n, "share": share, "class": classify(share, idx.params),
-                "page": page_name(doc_id) if doc_id in reuse else None,
+                "n_chars": n, "share": rec["share_reused"] if rec else 0.0,
+                "class": rec["class"] if rec else "not derived",
+                "composite": bool(rec and rec["composite"]),
+                "spun": bool(rec and rec.get("spun")),
+                "spin_score": rec.get("spin_score", 0.0) if rec else 0.0,
+                "n_substitutions": rec.get("n_substitutions", 0) if rec else 0,
+                "earliest": rec["earliest_source"] if rec else None,
+                "sources": rec["sources"] if rec else [],
+                "key": key,
+                "page": page_name(doc_id) if rec else None,
             }
         )
     documents.sort(key=lambda d: (-d["share"], str(d["id"])))
-    for d in documents:
-        d["page"] = d["page"] if d["page"] else None
     pages_for = {d["id"]: d["page"] for d in documents if d["page"]}
+    composites = [d for d in documents if d["composite"]]
+    spun = sorted((d for d in documents if d["spun"]), key=lambda d: -d["spin_score"])
     (out / "style.css").write_text(STYLE_CSS, encoding="utf-8")
     (out / "index.html").write_text(
         env.get_template("report_index.html").render(
             stats=stats, clusters=clusters[:100], documents=documents[:1000], pages=pages_for,
-            n_documents=len(documents), root="",
+            n_documents=len(documents), composites=composites, spun=spun,
+            substitutions=prov.substitutions[:100], n_substitutions=len(prov.substitutions),
+            params=idx.params, root="",
         ),
         encoding="utf-8",
     )
@@ -180,14 +248,34 @@ def write_report(idx: Any, out: str | Path) -> Path:
         )
     for d in [d for d in documents if d["page"]][:MAX_DOCUMENT_PAGES]:
         doc = idx.document(d["id"])
-        spans = [(p["start"], p["end"], "reused") for p in doc["passages"]]
+        dets = prov.details.get(d["key"], [])
+        colour = {det["source_id"]: f"src{i % 6}" for i, det in enumerate(dets)}
+        spans = [
+            (s, e, colour[src["id"]]) for src in d["sources"] for s, e in src["spans"]
+            if src["id"] in colour
+        ]
+        if not spans:
+            spans = [(p["start"], p["end"], "reused") for p in doc["passages"]]
+        views = [
+            {
+                "source_id": det["source_id"], "colour": colour[det["source_id"]],
+                "source": det["source"], "copies": det["copies"], "share": det["share"],
+                "basis": det["basis"], "moved": det["moved"],
+                "n": {op: sum(1 for e in det["edits"] if e["op"] == op)
+                      for op in ("substitute", "insert", "delete", "rewrite")},
+                "rows": side_by_side(doc["text"], det),
+            }
+            for det in dets
+        ]
+        outgoing = [e for e in prov.edges if str(e["source_id"]) == str(d["id"])
+                    and e["basis"] in ("date", "evidence", "clock-skew", "undated")]
         (out / "documents" / d["page"]).write_text(
             env.get_template("report_document.html").render(
-                doc=doc, info=d, body=highlight(doc["text"], spans), pages=pages_for, root="../",
+                doc=doc, info=d, body=highlight(doc["text"], spans), pages=pages_for,
+                views=views, outgoing=outgoing, root="../",
             ),
             encoding="utf-8",
         )
-    _ = DEFAULT_PARAMS
     return out / "index.html"
 
 
@@ -201,6 +289,19 @@ th{background:#f0f3f7}
 .muted{color:#777}.num{text-align:right;white-space:nowrap}
 .article{background:#fff;border:1px solid #ddd;padding:1rem 1.25rem;line-height:1.6;white-space:pre-wrap}
 mark.reused{background:#ffe08a}mark{padding:0 1px}
+mark.src0{background:#ffe08a}mark.src1{background:#b9e4ff}mark.src2{background:#c8f0c0}
+mark.src3{background:#f5c6e8}mark.src4{background:#ffd2b0}mark.src5{background:#dcd0ff}
+.swatch{display:inline-block;width:.9rem;height:.9rem;border-radius:3px;vertical-align:middle;margin-right:.3rem}
+.swatch.src0{background:#ffe08a}.swatch.src1{background:#b9e4ff}.swatch.src2{background:#c8f0c0}
+.swatch.src3{background:#f5c6e8}.swatch.src4{background:#ffd2b0}.swatch.src5{background:#dcd0ff}
+mark.sub{background:#ffd27f;border-bottom:2px solid #d68000}
+mark.ins{background:#c9f2c9;border-bottom:2px solid #2e9b2e}
+mark.del{background:#f8c9c9;text-decoration:line-through;color:#8a1f1f}
+mark.rw{background:#e3d4f7}mark.del-point{background:none;color:#c0392b;font-weight:700}
+.sbs{width:100%;table-layout:fixed}.sbs td{line-height:1.5;font-size:.9rem}
+.sbs th{width:50%}.legend mark{margin-right:.6rem}
+.flag{color:#b03a2e;font-weight:600}
+nav.toc a{margin-right:1rem}
 .pill{display:inline-block;padding:.05rem .5rem;border-radius:1rem;font-size:.8rem;background:#e8eef6}
 .pill.wholly{background:#f8d7da}.pill.partially{background:#fff3cd}.pill.not{background:#d4edda}
 blockquote{margin:.3rem 0 .8rem;padding:.3rem .8rem;border-left:4px solid #2c7fb8;background:#fff;font-style:italic}

@@ -107,8 +107,8 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
 
 
 def get_meta(con: duckdb.DuckDBPyConnection, key: str) -> Any:
-    row = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
-    return None if row is None else json.loads(row[0])
+    rows = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
+    return json.loads(rows[0][0]) if rows else None
 
 
 def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: Any) -> None:

@@ -49,7 +49,7 @@ TYPES = ("verbatim", "spin", "reorder", "insert", "delete", "composite", "none")
 # --------------------------------------------------------------------------- WordNet synonyms
 
 #: Function words never replaced (WordNet lists "in" as Indiana, "it" as information technology...).
-STOP_WORDS = frozenset("""
+_STOP_TEXT = """
 a about above after again against all also am an and any are as at be because been before being
 below between both but by can could did do does doing down during each either few for from further
 had has have having he her here hers herself him himself his how i if in into is it its itself just
@@ -59,7 +59,8 @@ themselves then there these they this those through to too under until up upon u
 what when where which while who whom whose why will with would yet you your yours yourself
 yourselves mr mrs ms dr inc co corp ltd pct mln bln one two three four five six seven eight nine ten
 said says say year years
-""".split())
+"""
+STOP_WORDS = frozenset(_STOP_TEXT.split())
 
 _MAX_SENSES = 4  # senses of a lemma whose synonyms are used (WordNet lists the commonest first)
 _MAX_PHRASE = 3  # longest multiword lemma matched in the text
@@ -187,10 +188,11 @@ def spin(text: str, rate: float, rng: random.Random) -> SpinResult:
 
 # --------------------------------------------------------------------------- sentences
 
-_ABBREV = frozenset(
+_ABBREV_TEXT = (
     "mr mrs ms dr prof gen col lt sen rep gov st inc co corp ltd jr sr vs no jan feb mar apr jun "
-    "jul aug sep sept oct nov dec u.s u.k e.g i.e etc".split()
+    "jul aug sep sept oct nov dec u.s u.k e.g i.e etc"
 )
+_ABBREV = frozenset(_ABBREV_TEXT.split())
 _BOUNDARY = re.compile(r"[.!?][\"')\]]*(?=\s+[\"'(\[]?[A-Z0-9])|\n\s*\n")
 
 
@@ -239,7 +241,7 @@ def _parse_date(value: Any) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
     try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        dt = datetime.fromisoformat(value)
     except ValueError:
         return None
     return dt.replace(tzinfo=None) if dt.tzinfo is None else dt
@@ -491,5 +493,13 @@ def _write_gz(path: Path, rows: Iterable[dict[str, Any]]) -> None:
             gz.write((json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8"))
 
 
-__all__ = ["TYPES", "SynthReport", "synthesize", "read_corpus", "spin", "sentences",
-           "synonym_table", "wordnet_dir"]
+__all__ = [
+    "TYPES",
+    "SynthReport",
+    "read_corpus",
+    "sentences",
+    "spin",
+    "synonym_table",
+    "synthesize",
+    "wordnet_dir",
+]

@@ -1,0 +1,91 @@
+"""``newstrace serve``: the local web UI (FastAPI + uvicorn), over a read-only index."""
+
+from __future__ import annotations
+
+import ipaddress
+import sys
+from pathlib import Path
+
+import typer
+
+from newstrace.errors import UserError
+
+
+def _require_web() -> None:
+    try:
+        import fastapi  # noqa: F401
+        import multipart  # noqa: F401  (python-multipart)
+        import uvicorn  # noqa: F401
+    except ImportError as ex:
+        raise UserError(
+            f"the web UI needs {ex.name}", hint="install it with: pip install 'newstrace[web]'"
+        ) from None
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+_DB_OPTION = typer.Option(..., "--db", help="The newstrace database file (DuckDB), opened read-only.")
+
+
+def serve(
+    db: Path = _DB_OPTION,
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (default: this machine only)."),
+    port: int = typer.Option(8000, "--port", help="TCP port."),
+    max_upload_mb: float = typer.Option(2.0, "--max-upload-mb", help="Largest article upload, in MB."),
+    get: str | None = typer.Option(
+        None, "--get", help="Print the response to one GET request for PATH (e.g. /api/stats) and exit."
+    ),
+) -> None:
+    """Serve the web UI: paste an article and see where it came from.
+
+    Example:
+
+        newstrace serve --db news.duckdb --port 8000
+    """
+    _require_web()
+    if max_upload_mb <= 0:
+        raise UserError(f"--max-upload-mb: must be positive, got {max_upload_mb}")
+    if not 0 < port < 65536:
+        raise UserError(f"--port: must be 1-65535, got {port}")
+    from newstrace.web import create_app
+
+    app = create_app(db, max_upload_bytes=int(max_upload_mb * 1024 * 1024))
+    if get is not None:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from fastapi.testclient import TestClient
+
+        if not get.startswith("/"):
+            raise UserError(f"--get: path must start with /, got {get!r}")
+        with TestClient(app) as client:
+            response = client.get(get)
+        sys.stdout.write(response.text)
+        if not response.text.endswith("\n"):
+            sys.stdout.write("\n")
+        if response.status_code >= 400:
+            raise typer.Exit(1)
+        return
+    import uvicorn
+
+    if not _is_loopback(host):
+        typer.echo(
+            f"warning: binding {host}: the UI will be reachable from other machines "
+            "(it has no login).",
+            err=True,
+        )
+    typer.echo(f"newstrace: serving {db} on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve`` to the ``newstrace`` command line."""
+    app.command("serve")(serve)

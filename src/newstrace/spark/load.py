@@ -1,0 +1,121 @@
+"""Load the Spark engine's Parquet output into a newstrace (DuckDB) database.
+
+Needs only DuckDB (no pyspark): a database built on a cluster can be loaded and
+served on a laptop, where ``trace``, ``report``, ``show`` and the web UI work on it
+exactly as on a database the DuckDB engine built.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from newstrace.errors import UserError
+from newstrace.params import DEFAULT_PARAMS, Params
+from newstrace.store import connect, set_meta
+
+MANIFEST = "_newstrace.json"
+
+#: table -> columns, in the order of ``store.SCHEMA`` (the Parquet folders use the same names).
+TABLE_COLUMNS: dict[str, list[str]] = {
+    "documents": ["doc_key", "id", "url", "publisher", "published_at", "title", "text",
+                  "content_hash", "n_chars"],
+    "postings": ["hash", "doc_key"],
+    "fingerprinted": ["doc_key", "n_tokens", "n_ngrams"],
+    "pairs": ["a_key", "b_key", "shared", "aligned", "n_passages"],
+    "passages": ["passage_id", "a_key", "b_key", "a_id", "b_id", "a_start", "a_end", "b_start",
+                 "b_end", "score", "a_tokens", "b_tokens", "matched_tokens"],
+    "clusters": ["cluster_id", "n_members", "n_docs", "earliest_id", "earliest_at", "latest_at",
+                 "sample_id", "sample_start", "sample_end", "n_chars"],
+    "cluster_members": ["cluster_id", "doc_key", "id", "start_char", "end_char"],
+    "families": ["doc_key", "family_id"],
+}
+
+
+def read_manifest(out_dir: str | Path) -> dict[str, Any]:
+    """The ``_newstrace.json`` the Spark engine writes last (parameters, counts, timings).
+
+    Raises:
+        UserError: the folder is not a finished Spark engine output.
+    """
+    path = Path(out_dir) / MANIFEST
+    if not Path(out_dir).is_dir():
+        raise UserError(f"{out_dir}: no such folder (expected the --out of `newstrace spark-index`)")
+    if not path.exists():
+        raise UserError(
+            f"{out_dir}: no {MANIFEST}: not a (finished) newstrace Spark output",
+            hint="run `newstrace spark-index --input ... --out DIR` to completion first",
+        )
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as ex:
+        raise UserError(f"{path}: unreadable manifest ({ex})") from None
+
+
+def load_parquet(out_dir: str | Path, db_path: str | Path) -> dict[str, int]:
+    """Load every table of a Spark output folder into a new newstrace database.
+
+    The database must not exist yet or be empty. Postings are stored sorted by
+    hash (trace looks fingerprints up by hash). Sequences are advanced past the
+    loaded keys, so ``newstrace ingest`` + ``index`` can add documents later.
+
+    Returns:
+        ``{table: rows loaded}`` plus ``seconds``.
+
+    Raises:
+        UserError: not a Spark output, or the database already holds documents.
+    """
+    out = Path(out_dir)
+    manifest = read_manifest(out)
+    params = Params(**json.loads(manifest["params"])) if "params" in manifest else DEFAULT_PARAMS
+    for table in TABLE_COLUMNS:
+        if not (out / table).is_dir():
+            raise UserError(f"{out / table}: missing table folder in the Spark output")
+    t0 = time.perf_counter()
+    con = connect(db_path)
+    try:
+        if con.execute("SELECT count(*) FROM documents").fetchone()[0]:
+            raise UserError(
+                f"{db_path}: database already holds documents; load into a new file",
+            )
+        counts: dict[str, int] = {}
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for table, cols in TABLE_COLUMNS.items():
+                con.execute(f"DELETE FROM {table}")
+                glob = str(out / table / "*.parquet").replace("'", "''")
+                col_list = ", ".join(cols)
+                order = " ORDER BY hash, doc_key" if table == "postings" else ""
+                if table == "documents":
+                    order = " ORDER BY doc_key"
+                elif table == "passages":
+                    order = " ORDER BY passage_id"
+                con.execute(
+                    f"INSERT INTO {table} ({col_list}) SELECT {col_list} "
+                    f"FROM read_parquet('{glob}'){order}"
+                )
+                counts[table] = int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+            con.execute("DELETE FROM paired")
+            con.execute("INSERT INTO paired SELECT doc_key FROM fingerprinted")
+            set_meta(con, "index_signature", params.index_signature())
+            set_meta(con, "params", params.to_json())
+            set_meta(con, "built_by", {"engine": "spark", **{k: manifest.get(k) for k in ("input", "master", "seconds")}})
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        max_key = con.execute("SELECT coalesce(max(doc_key), 0) FROM documents").fetchone()[0]
+        max_pid = con.execute("SELECT coalesce(max(passage_id), 0) FROM passages").fetchone()[0]
+        con.execute(f"CREATE OR REPLACE SEQUENCE doc_key_seq START {int(max_key) + 1}")
+        con.execute(f"CREATE OR REPLACE SEQUENCE passage_seq START {int(max_pid) + 1}")
+        con.execute("CHECKPOINT")
+    except UserError:
+        raise
+    except Exception as ex:  # a broken Parquet file, a schema mismatch: one line
+        raise UserError(f"{out}: cannot load Spark output ({str(ex).splitlines()[0]})") from None
+    finally:
+        con.close()
+    counts["seconds"] = round(time.perf_counter() - t0, 3)  # type: ignore[assignment]
+    return counts

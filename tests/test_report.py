@@ -1,0 +1,39 @@
+"""Static HTML report: pages exist, text is escaped, edits are marked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from newstrace import Index
+from newstrace.report import highlight, highlight_edits, page_name, write_report
+
+C3 = Path(__file__).parent / "data" / "corpora" / "composite3" / "articles.jsonl"
+
+
+def test_highlight_escapes():
+    assert str(highlight("<b>x</b>", [(0, 3, "r")])) == '<mark class="r">&lt;b&gt;</mark>x&lt;/b&gt;'
+    out = str(highlight_edits("a <i> b", 0, 7, [(2, 5, "sub", 'was: "<x>"')]))
+    assert "&lt;i&gt;" in out and "<i>" not in out and "&lt;x&gt;" in out
+
+
+def test_report_composite3(tmp_path):
+    recs = [json.loads(x) for x in C3.read_text(encoding="utf-8").splitlines() if x.strip()]
+    recs.append({"id": "evil", "publisher": "<script>alert(1)</script>", "published_at": None,
+                 "text": recs[0]["text"] + "\n\n<script>alert('x')</script>"})
+    db = tmp_path / "x.duckdb"
+    with Index.open(db) as idx:
+        idx.add([{k: v for k, v in r.items() if k != "truth"} for r in recs])
+        idx.build()
+    with Index.open(db, read_only=True) as idx:
+        index = write_report(idx, tmp_path / "rep")
+    html = index.read_text(encoding="utf-8")
+    for needle in ("Composites", "Spun articles", "Substitution dictionary", "composite-1",
+                   "contamination", "<svg"):
+        assert needle in html
+    assert "<script>" not in html
+    page = (tmp_path / "rep" / "documents" / page_name("composite-1")).read_text(encoding="utf-8")
+    assert "Side by side with orig-24" in page and "Side by side with orig-11" in page
+    assert 'class="sub" title="was: pollution"' in page
+    evil = (tmp_path / "rep" / "documents" / page_name("evil")).read_text(encoding="utf-8")
+    assert "<script>" not in evil and "&lt;script&gt;" in evil

@@ -1,0 +1,298 @@
+"""Web UI and JSON API, through FastAPI's TestClient (no browser; see test_web_browser.py)."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("fastapi", reason="the web extra (fastapi) is not installed")
+pytest.importorskip("multipart", reason="the web extra (python-multipart) is not installed")
+pytest.importorskip("httpx", reason="httpx (for FastAPI's TestClient) is not installed")
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+from newstrace.fixtures import demo_corpus, spin_derived, write_jsonl
+from newstrace.index import Index
+from newstrace.web import create_app
+
+LIMIT = 200_000
+
+XSS_TEXT = (
+    "GENEVA (Test Wire) — Delegates meeting in Geneva on Thursday agreed a new framework "
+    "for sharing satellite data on crop yields <script>alert(1)</script> after two days of "
+    "talks, officials said. The agreement <img src=x onerror=alert(1)> commits forty countries "
+    "to publish harvest estimates every month, and sets up a small secretariat in Rome to "
+    "check the figures before release. \"This is the first time exporters and importers have "
+    "agreed to look at the same numbers at the same time,\" one negotiator said after the "
+    "closing session, adding that the first joint report was due in the autumn."
+)
+
+
+def build_index(tmp: Path) -> dict[str, Any]:
+    """Demo corpus minus one composite (the query), plus an XSS article and its reprint."""
+    records = demo_corpus()
+    comp = next(r for r in records if r["truth"]["kind"] == "composite")
+    records = [r for r in records if r["id"] != comp["id"]]
+    records.append({"id": "xss-1", "publisher": "<b>Evil</b> Wire", "title": "<script>alert(1)</script> talks",
+                    "published_at": "2026-03-01T10:00:00", "text": XSS_TEXT})
+    records.append({"id": "xss-2", "publisher": "Copy Desk", "title": "Copy <img src=x onerror=alert(1)>",
+                    "published_at": "2026-03-02T10:00:00", "text": XSS_TEXT + " Reporting by staff."})
+    corpus = tmp / "corpus.jsonl"
+    write_jsonl(corpus, records)
+    db = tmp / "web.duckdb"
+    with Index.open(db) as idx:
+        idx.ingest([corpus])
+        idx.build()
+    spun = spin_derived(comp["text"], 0.3, random.Random(5))
+    return {"db": db, "composite": comp, "spun": spun.text}
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    data = build_index(tmp_path_factory.mktemp("web"))
+    app = create_app(data["db"], max_upload_bytes=LIMIT)
+    data["client"] = TestClient(app)
+    return data
+
+
+def _ok_json_error(resp: Any, status: int) -> dict[str, Any]:
+    assert resp.status_code == status, resp.text
+    body = resp.json()
+    assert body["ok"] is False and body["status"] == status
+    assert isinstance(body["error"], str) and body["error"]
+    assert isinstance(body["errors"], list)
+    return body
+
+
+def test_home_has_form_and_security_headers(env: dict[str, Any]) -> None:
+    r = env["client"].get("/")
+    assert r.status_code == 200
+    assert '<form class="trace-form" method="post" action="/trace"' in r.text
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert r.headers["x-content-type-options"] == "nosniff"
+
+
+def test_trace_page_spun_composite(env: dict[str, Any]) -> None:
+    comp = env["composite"]
+    r = env["client"].post("/trace", data={"text": env["spun"]})
+    assert r.status_code == 200, r.text
+    html = r.text
+    assert "Wholly derived" in html and "composite of 3 sources" in html
+    # each true source is listed in the legend, each has coloured sentences
+    legend = html.split('<ol class="legend">')[1]
+    for sid in comp["truth"]["sources"]:
+        assert f'href="/documents/{sid}"' in legend
+    for colour in ("c0", "c1", "c2"):
+        assert f'class="sent {colour}"' in html
+    assert 'class="ed substitute"' in html  # spun words marked in the article
+    assert html.count('action="/compare"') >= 3
+
+
+def test_api_trace_json_and_speed(env: dict[str, Any]) -> None:
+    client = env["client"]
+    client.post("/api/trace", json={"text": env["spun"]})  # warm caches
+    t = time.perf_counter()
+    r = client.post("/api/trace", json={"text": env["spun"]})
+    elapsed = time.perf_counter() - t
+    print(f"trace on the demo index: {elapsed * 1000:.1f} ms (server {r.headers['server-timing']})")
+    assert r.status_code == 200
+    body = r.json()
+    for key in ("coverage", "classification", "composite", "sources", "sentences", "edits", "passages"):
+        assert key in body
+    assert body["composite"] is True
+    assert set(env["composite"]["truth"]["sources"]) <= {s["id"] for s in body["sources"]}
+    assert elapsed < 3.0
+
+
+def test_api_trace_file_uploads(env: dict[str, Any]) -> None:
+    client = env["client"]
+    r = client.post("/api/trace", files={"file": ("a.txt", env["spun"].encode(), "text/plain")})
+    assert r.status_code == 200 and r.json()["composite"] is True
+    page = "<html><head><title>x</title></head><body><article>" + "".join(
+        f"<p>{p}</p>" for p in env["spun"].split("\n\n")
+    ) + "</article></body></html>"
+    r = client.post("/api/trace", files={"file": ("a.html", page.encode(), "text/html")})
+    assert r.status_code == 200, r.text
+    assert r.json()["coverage"] > 0.5
+    r = client.post("/api/trace", files={"file": ("a.pdf", b"%PDF-1.4", "application/pdf")})
+    _ok_json_error(r, 415)
+    r = client.post("/api/trace", files={"file": ("a.txt", b"\xff\xfe\x00bad", "text/plain")})
+    assert r.status_code in (400, 415)
+
+
+def test_api_errors_are_json(env: dict[str, Any]) -> None:
+    client = env["client"]
+    _ok_json_error(client.post("/api/trace", json={"text": "   "}), 400)
+    _ok_json_error(client.post("/api/trace", json={"nope": 1}), 422)
+    _ok_json_error(client.post("/api/trace", content=b"{not json", headers={"content-type": "application/json"}), 400)
+    body = _ok_json_error(client.post("/api/align", json={"a": "x"}), 422)
+    assert body["errors"] and body["errors"][0]["loc"][-1] == "b"
+    _ok_json_error(client.get("/api/documents/no-such-doc"), 404)
+    _ok_json_error(client.get("/api/clusters/999999"), 404)
+    _ok_json_error(client.get("/api/clusters/abc"), 422)
+    _ok_json_error(client.get("/api/nothing-here"), 404)
+
+
+def test_upload_size_limit(env: dict[str, Any]) -> None:
+    client = env["client"]
+    big = "word " * (LIMIT // 5 + 100)
+    body = _ok_json_error(client.post("/api/trace", json={"text": big}), 413)
+    assert "upload too large" in body["error"] and "limit" in body["error"]
+    r = client.post("/api/trace", files={"file": ("big.txt", big.encode(), "text/plain")})
+    _ok_json_error(r, 413)
+    r = client.post("/trace", files={"file": ("big.txt", big.encode(), "text/plain")})
+    assert r.status_code == 413 and "upload too large" in r.text and "text/html" in r.headers["content-type"]
+
+    # no Content-Length (chunked): the body is cut off while reading
+    def chunks():
+        piece = b'{"text": "' + b"x" * 65536
+        yield piece
+        for _ in range(10):
+            yield b"y" * 65536
+        yield b'"}'
+
+    r = client.post("/api/trace", content=chunks(), headers={"content-type": "application/json"})
+    _ok_json_error(r, 413)
+    # just under the limit is fine
+    r = client.post("/api/trace", json={"text": "word " * (LIMIT // 5 - 100)})
+    assert r.status_code == 200
+
+
+def test_xss_is_escaped(env: dict[str, Any]) -> None:
+    client = env["client"]
+    pages = [
+        client.get("/documents/xss-1").text,
+        client.get("/documents/xss-2").text,
+        client.get("/compare", params={"a": "xss-1", "b": "xss-2"}).text,
+        client.post("/trace", data={"text": XSS_TEXT}).text,
+        client.post("/compare", data={"text": XSS_TEXT, "source": "xss-1"}).text,
+        client.get("/search", params={"q": "<script>alert(1)</script>"}).text,
+        client.get("/search", params={"q": "satellite"}).text,
+        client.get("/corpus").text,
+        client.get("/documents/<script>alert(1)</script>").text,
+    ]
+    for html in pages:
+        assert "<script>alert" not in html
+        assert "<img src=x" not in html
+        assert "<b>Evil" not in html
+        assert len(re.findall(r"<script\b", html)) <= 1  # only /static/web.js
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in pages[0]
+    assert "&lt;img src=x onerror=alert(1)&gt;" in pages[0]
+
+
+def test_static_files_and_traversal(env: dict[str, Any]) -> None:
+    client = env["client"]
+    r = client.get("/static/web.css")
+    assert r.status_code == 200 and "newstrace" in r.text
+    assert client.get("/static/web.js").status_code == 200
+    for path in [
+        "/static/..%2fapp.py", "/static/..%2F..%2Fweb%2Fapp.py", "/static/%2e%2e/app.py",
+        "/static/%2e%2e%2fapp.py", "/static/..\\app.py", "/static/....//app.py",
+        "/static/%252e%252e%252fapp.py", "/static//etc/passwd", "/static/../../pyproject.toml",
+    ]:
+        r = client.get(path)
+        assert r.status_code in (400, 404), (path, r.status_code)
+        assert "create_app" not in r.text and "root:" not in r.text
+
+
+def test_compare_marks_substitutions(env: dict[str, Any]) -> None:
+    client = env["client"]
+    spin_rec = next(r for r in demo_corpus() if r["truth"]["kind"] == "spin")
+    src = spin_rec["truth"]["sources"][0]
+    r = client.get("/compare", params={"a": src, "b": spin_rec["id"]})
+    assert r.status_code == 200
+    assert 'class="ed substitute"' in r.text and "<del" in r.text and "<ins" in r.text
+    assert 'id="L1"' in r.text and 'href="#R1"' in r.text
+    n_subs = len(spin_rec["truth"]["substitutions"])
+    marked = r.text.count('<ins class="ed substitute"')
+    assert marked >= n_subs * 0.5, (marked, n_subs)
+    # the query vs a source, posted from the trace page
+    r = client.post("/compare", data={"text": env["spun"], "source": "orig-27"})
+    assert r.status_code == 200 and 'class="ed substitute"' in r.text
+    assert client.get("/compare", params={"a": src, "b": "missing"}).status_code == 404
+
+
+def test_document_cluster_search_corpus_pages(env: dict[str, Any]) -> None:
+    client = env["client"]
+    doc = client.get("/api/documents/orig-27").json()
+    assert doc["id"] == "orig-27" and doc["passages"]
+    r = client.get("/documents/orig-27")
+    assert r.status_code == 200 and 'class="psg c0"' in r.text and "/compare?a=orig-27&amp;b=" in r.text
+    cid = doc["clusters"][0]["cluster_id"]
+    cluster = client.get(f"/api/clusters/{cid}").json()
+    r = client.get(f"/clusters/{cid}")
+    assert r.status_code == 200
+    svg = r.text.split("<svg", 1)[1].split("</svg>", 1)[0]
+    n_docs = len({m["id"] for m in cluster["members"]})
+    assert svg.count("<circle") == n_docs
+    assert svg.count('class="edge"') >= 1
+    r = client.get("/search", params={"q": "Aarwald", "field": "title"})
+    assert r.status_code == 200 and "<mark>Aarwald</mark>" in r.text
+    # wildcards are literal
+    all_texts = [d["text"] for d in demo_corpus()]
+    expected = sum("_" in t for t in all_texts)
+    assert len(client.get("/api/search", params={"q": "_", "field": "text"}).json()["results"]) == expected
+    pct = len(client.get("/api/search", params={"q": "%"}).json()["results"])
+    assert pct < 73
+    assert client.get("/search", params={"q": "x", "field": "bogus"}).status_code == 400
+    r = client.get("/corpus")
+    assert r.status_code == 200
+    assert "Most reused sources" in r.text and "Substitution dictionary" in r.text
+    assert "<del>" in r.text.split("Substitution dictionary")[1]  # at least one pair mined
+
+
+def test_api_align_and_openapi(env: dict[str, Any]) -> None:
+    client = env["client"]
+    a = demo_corpus()[0]["text"]
+    r = client.post("/api/align", json={"a": a, "b": "Intro line. " + a})
+    assert r.status_code == 200
+    ps = r.json()["passages"]
+    assert ps and {"a_start", "a_end", "b_start", "b_end", "score", "a_id", "b_id"} <= set(ps[0])
+    spec = client.get("/openapi.json").json()
+    for path in ("/api/trace", "/api/documents/{doc_id}", "/api/clusters/{cluster_id}", "/api/align"):
+        assert path in spec["paths"], path
+    assert client.get("/docs").status_code == 200
+
+
+def test_concurrent_requests(env: dict[str, Any]) -> None:
+    client = env["client"]
+
+    def one(i: int) -> int:
+        if i % 3 == 0:
+            return client.post("/api/trace", json={"text": env["spun"]}).status_code
+        if i % 3 == 1:
+            return client.get("/api/documents/orig-22").status_code
+        return client.get("/search", params={"q": "court"}).status_code
+
+    with ThreadPoolExecutor(6) as pool:
+        assert set(pool.map(one, range(24))) == {200}
+
+
+def test_cli_serve_get(env: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    import inspect
+
+    from newstrace import cli, cli_web
+
+    assert inspect.signature(cli_web.serve).parameters["host"].default.default == "127.0.0.1"
+    with pytest.raises(SystemExit) as ex:
+        cli.main(["serve", "--db", str(env["db"]), "--get", "/api/stats"])
+    assert ex.value.code == 0
+    assert json.loads(capsys.readouterr().out)["documents"] == 72
+    with pytest.raises(SystemExit) as ex:
+        cli.main(["serve", "--db", str(env["db"]), "--get", "/api/documents/nope"])
+    assert ex.value.code == 1
+    with pytest.raises(SystemExit) as ex:
+        cli.main(["serve", "--db", str(env["db"].parent / "missing.duckdb"), "--get", "/"])
+    assert ex.value.code == 1
+    assert "no such database" in capsys.readouterr().err
