@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[web,spark,dev]'
+	$(BIN)/python -m pip install -q -e '.[web,spark,eval,dev]'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 

@@ -1,3 +1,6 @@
+"""``python -m newstrace`` runs the CLI."""
+
 from newstrace.cli import main
 
-main()
+if __name__ == "__main__":
+    main()

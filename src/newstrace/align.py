@@ -58,9 +58,9 @@ def _seed_keys(ids: np.ndarray, stop: np.ndarray) -> tuple[np.ndarray, np.ndarra
     uni = np.zeros(n, dtype=np.int64)
     bi = np.zeros(n, dtype=np.int64)
     for i in range(n):
-        if stop[i] == 0:
+        if (stop[i] & 1) == 0:
             uni[i] = ids[i] if ids[i] != 0 else 1
-        if i + 1 < n and (stop[i] == 0 or stop[i + 1] == 0):
+        if i + 1 < n and ((stop[i] & 1) == 0 or (stop[i + 1] & 1) == 0):
             bi[i] = _mix(ids[i], ids[i + 1])
     return uni, bi
 
@@ -146,6 +146,77 @@ def _match_sorted(
     return k
 
 
+_ONE_SIDED_GAP = 3  # a gap this small on one side makes the other side's gap an insertion
+
+
+@nb.njit(cache=True, nogil=True)
+def _gap_aligned_elsewhere(
+    chains: np.ndarray, merged: np.ndarray, x: int, y: int, min_matched: int
+) -> bool:
+    """Is the text between chains y and x (either side) part of another chain?"""
+    a0, a1 = chains[y, 1], chains[x, 0]
+    b0, b1 = chains[y, 3], chains[x, 2]
+    for z in range(chains.shape[0]):
+        if z == x or z == y or merged[z] or 2 * chains[z, 4] < min_matched:
+            continue
+        oa = min(a1, chains[z, 1]) - max(a0, chains[z, 0])
+        ob = min(b1, chains[z, 3]) - max(b0, chains[z, 2])
+        if oa >= _ONE_SIDED_GAP or ob >= _ONE_SIDED_GAP:
+            return True
+    return False
+
+
+@nb.njit(cache=True, nogil=True)
+def _snap_to_sentences(row: np.ndarray, a_flags: np.ndarray, b_flags: np.ndarray, snap: int) -> None:
+    """Extend a passage to the sentence edges when both sides are within ``snap`` tokens.
+
+    A spun first or last word ("Russia said" -> "Russian Federation stated") does
+    not match, yet belongs to the passage; stopping at a sentence edge on both
+    sides is the evidence that it does.
+    """
+    if snap <= 0:
+        return
+    na = a_flags.shape[0]
+    nbt = b_flags.shape[0]
+    # start: nearest sentence start at or before the passage start, on both sides
+    sa = row[0]
+    while sa > 0 and row[0] - sa < snap and (a_flags[sa] & 2) == 0:
+        sa -= 1
+    sb = row[2]
+    while sb > 0 and row[2] - sb < snap and (b_flags[sb] & 2) == 0:
+        sb -= 1
+    # both sides must have an unmatched edge: otherwise the extra words are an insertion
+    if sa < row[0] and sb < row[2] and (a_flags[sa] & 2) != 0 and (b_flags[sb] & 2) != 0:
+        row[0] = sa
+        row[2] = sb
+    # end: nearest sentence start (or document end) at or after the passage end
+    ea = row[1]
+    while ea < na and ea - row[1] < snap and (a_flags[ea] & 2) == 0:
+        ea += 1
+    eb = row[3]
+    while eb < nbt and eb - row[3] < snap and (b_flags[eb] & 2) == 0:
+        eb += 1
+    if (ea > row[1] and eb > row[3] and (ea == na or (a_flags[ea] & 2) != 0)
+            and (eb == nbt or (b_flags[eb] & 2) != 0)):
+        row[1] = ea
+        row[3] = eb
+
+
+@nb.njit(cache=True, nogil=True)
+def _weak_edge(ra: np.ndarray, rb: np.ndarray, rl: np.ndarray, edge: int, inner: int) -> bool:
+    """A chain's end run is weak when it is short and farther from its neighbour than long."""
+    if rl[edge] > 2:
+        return False
+    if ra[edge] < ra[inner]:
+        ga = ra[inner] - (ra[edge] + rl[edge])
+        gb = rb[inner] - (rb[edge] + rl[edge])
+    else:
+        ga = ra[edge] - (ra[inner] + rl[inner])
+        gb = rb[edge] - (rb[inner] + rl[inner])
+    gap = ga if ga > gb else gb
+    return gap >= rl[edge] + 2
+
+
 @nb.njit(cache=True, nogil=True)
 def align_token_ids(
     a_ids: np.ndarray,
@@ -157,6 +228,7 @@ def align_token_ids(
     merge_gap: int,
     min_matched: int,
     min_density: float,
+    snap: int = 4,
 ) -> np.ndarray:
     """Core aligner on token ids. Returns int64 rows (a_lo, a_hi, b_lo, b_hi, matched).
 
@@ -165,8 +237,8 @@ def align_token_ids(
     a_uv, a_up, a_bv, a_bp = seed_index(a_ids, a_stop)
     b_uv, b_up, b_bv, b_bp = seed_index(b_ids, b_stop)
     return _align_indexed(
-        a_ids, b_ids, a_uv, a_up, a_bv, a_bp, b_uv, b_up, b_bv, b_bp,
-        max_occ, max_gap, merge_gap, min_matched, min_density,
+        a_ids, b_ids, a_stop, b_stop, a_uv, a_up, a_bv, a_bp, b_uv, b_up, b_bv, b_bp,
+        max_occ, max_gap, merge_gap, min_matched, min_density, snap,
     )
 
 
@@ -174,6 +246,8 @@ def align_token_ids(
 def _align_indexed(
     a_ids: np.ndarray,
     b_ids: np.ndarray,
+    a_flags: np.ndarray,
+    b_flags: np.ndarray,
     a_uv: np.ndarray,
     a_up: np.ndarray,
     a_bv: np.ndarray,
@@ -187,6 +261,7 @@ def _align_indexed(
     merge_gap: int,
     min_matched: int,
     min_density: float,
+    snap: int,
 ) -> np.ndarray:
     na = a_ids.shape[0]
     nbt = b_ids.shape[0]
@@ -277,6 +352,7 @@ def _align_indexed(
     # read chains best-first; a run belongs to one chain
     by_score = np.argsort(-score, kind="mergesort")
     used = np.zeros(nr, dtype=np.bool_)
+    members = np.empty(nr, dtype=np.int64)
     chains = np.empty((nr, 5), dtype=np.int64)
     nc = 0
     for t in range(nr):
@@ -287,14 +363,28 @@ def _align_indexed(
         b_hi = rb[x] + rl[x]
         a_lo = ra[x]
         b_lo = rb[x]
-        matched = 0
+        # collect the chain's runs (last to first), then trim weak ends: a short run
+        # separated from the rest by a wider gap is a coincidence, not the passage edge
+        nrun = 0
         cur = x
         while cur != -1 and not used[cur]:
             used[cur] = True
-            matched += rl[cur]
-            a_lo = ra[cur]
-            b_lo = rb[cur]
+            members[nrun] = cur
+            nrun += 1
             cur = prev[cur]
+        first = nrun - 1  # members[first] is the chain's first run
+        last = 0
+        while first > last and _weak_edge(ra, rb, rl, members[first], members[first - 1]):
+            first -= 1
+        while last < first and _weak_edge(ra, rb, rl, members[last], members[last + 1]):
+            last += 1
+        matched = 0
+        for t2 in range(last, first + 1):
+            matched += rl[members[t2]]
+        a_lo = ra[members[first]]
+        b_lo = rb[members[first]]
+        a_hi = ra[members[last]] + rl[members[last]]
+        b_hi = rb[members[last]] + rl[members[last]]
         if matched < 3:
             continue
         chains[nc, 0] = a_lo
@@ -306,7 +396,10 @@ def _align_indexed(
     if nc == 0:
         return empty
     chains = chains[:nc]
-    # 4. merge chains that follow each other on both sides (one pass in A order)
+    # 4. merge chains that follow each other on both sides (one pass in A order).
+    # A gap on both sides is a rewording: bridged up to max_gap. A gap on one side
+    # only is an insertion/deletion: bridged up to merge_gap -- unless the gap's text
+    # is aligned elsewhere (a moved paragraph, not an insertion).
     order = np.argsort(chains[:, 0] * (nbt + 1) + chains[:, 2], kind="mergesort")
     chains = chains[order]
     merged = np.zeros(nc, dtype=np.bool_)
@@ -318,11 +411,17 @@ def _align_indexed(
                 continue
             ga = chains[x, 0] - chains[y, 1]
             gb = chains[x, 2] - chains[y, 3]
-            if -_OVERLAP_TOLERANCE <= ga <= merge_gap and -_OVERLAP_TOLERANCE <= gb <= merge_gap:
-                gap = ga + gb
-                if gap < best_gap:
-                    best_gap = gap
-                    best = y
+            if ga < -_OVERLAP_TOLERANCE or gb < -_OVERLAP_TOLERANCE:
+                continue
+            lo_gap = ga if ga < gb else gb
+            hi_gap = ga if ga > gb else gb
+            if not (hi_gap <= max_gap or (lo_gap <= _ONE_SIDED_GAP and hi_gap <= merge_gap)):
+                continue
+            if hi_gap > max_gap and _gap_aligned_elsewhere(chains, merged, x, y, min_matched):
+                continue
+            if ga + gb < best_gap:
+                best_gap = ga + gb
+                best = y
         if best >= 0:
             chains[x, 0] = chains[best, 0]
             chains[x, 2] = chains[best, 2]
@@ -346,6 +445,7 @@ def _align_indexed(
         if m / la < min_density or m / lb < min_density:
             continue
         out[no] = chains[x]
+        _snap_to_sentences(out[no], a_flags, b_flags, snap)
         no += 1
     return out[:no]
 
@@ -364,6 +464,7 @@ def align_tokens(
         params.merge_gap_tokens,
         params.min_matched_tokens,
         params.min_density,
+        params.snap_tokens,
     )
 
 
@@ -440,6 +541,7 @@ def _align_batch(
     merge_gap: int,
     min_matched: int,
     min_density: float,
+    snap: int,
     max_rows: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     n_docs = offsets.shape[0] - 1
@@ -450,9 +552,9 @@ def _align_batch(
         cu = 0
         cb = 0
         for t in range(offsets[d], offsets[d + 1]):
-            if stop[t] == 0:
+            if (stop[t] & 1) == 0:
                 cu += 1
-            if t + 1 < offsets[d + 1] and (stop[t] == 0 or stop[t + 1] == 0):
+            if t + 1 < offsets[d + 1] and ((stop[t] & 1) == 0 or (stop[t + 1] & 1) == 0):
                 cb += 1
         n_uni[d + 1] = n_uni[d] + cu
         n_bi[d + 1] = n_bi[d] + cb
@@ -476,11 +578,12 @@ def _align_batch(
         b = pair_b[p]
         res = _align_indexed(
             ids[offsets[a] : offsets[a + 1]], ids[offsets[b] : offsets[b + 1]],
+            stop[offsets[a] : offsets[a + 1]], stop[offsets[b] : offsets[b + 1]],
             uv[n_uni[a] : n_uni[a + 1]], up[n_uni[a] : n_uni[a + 1]],
             bv[n_bi[a] : n_bi[a + 1]], bp[n_bi[a] : n_bi[a + 1]],
             uv[n_uni[b] : n_uni[b + 1]], up[n_uni[b] : n_uni[b + 1]],
             bv[n_bi[b] : n_bi[b + 1]], bp[n_bi[b] : n_bi[b + 1]],
-            max_occ, max_gap, merge_gap, min_matched, min_density,
+            max_occ, max_gap, merge_gap, min_matched, min_density, snap,
         )
         k = res.shape[0]
         counts[p] = k
@@ -538,7 +641,7 @@ def align_many(
     counts, rows = _align_batch(
         ids, stop, offsets, pairs[:, 0].copy(), pairs[:, 1].copy(),
         params.seed_max_occurrences, params.max_gap_tokens, params.merge_gap_tokens,
-        params.min_matched_tokens, params.min_density, max_rows,
+        params.min_matched_tokens, params.min_density, params.snap_tokens, max_rows,
     )
     parts = []
     for p in np.nonzero(counts > max_rows)[0].tolist():  # rare: more passages than slots

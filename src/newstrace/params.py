@@ -34,10 +34,12 @@ class Params:
     """Largest run of unmatched tokens a passage may bridge (substitutions, insertions)."""
     merge_gap_tokens: int = 40
     """Consecutive passages closer than this on both sides are merged into one."""
-    min_matched_tokens: int = 12
+    min_matched_tokens: int = 15
     """A passage must match at least this many tokens on each side."""
     min_density: float = 0.45
     """Share of a passage's tokens that must be matched, on each side."""
+    snap_tokens: int = 4
+    """Extend a passage to the sentence edges when both sides are this close (0: never)."""
 
     # -- trace / provenance --
     max_trace_candidates: int = 50

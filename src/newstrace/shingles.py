@@ -58,7 +58,7 @@ def ngram_hashes(tokens: Tokens, ngram_tokens: int) -> tuple[np.ndarray, np.ndar
     with np.errstate(over="ignore"):
         for k in range(ngram_tokens):
             acc += ids[k : k + count] * _MULTIPLIERS[k]
-            all_stop &= tokens.stop[k : k + count].astype(bool)
+            all_stop &= (tokens.stop[k : k + count] & 1).astype(bool)
         hashes = _finalise(acc).view(np.int64)
     keep = ~all_stop
     return hashes[keep], np.nonzero(keep)[0]

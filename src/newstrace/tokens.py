@@ -35,6 +35,11 @@ STOPWORDS: frozenset[str] = frozenset(
 
 _stemmer = snowballstemmer.stemmer("english")
 
+#: Bits of ``Tokens.stop``.
+STOP = 1
+SENTENCE_START = 2
+_BOUNDARY_RE = re.compile(r"""[.!?…。！？]+["'”’)\]]*\s+|\n\s*\n""")
+
 
 @dataclass(frozen=True)
 class Tokens:
@@ -43,7 +48,7 @@ class Tokens:
     starts: np.ndarray  # int32 char offsets
     ends: np.ndarray  # int32, end-exclusive
     ids: np.ndarray  # int64 stable ids of the normalised form
-    stop: np.ndarray  # uint8: 1 for stop words
+    stop: np.ndarray  # uint8 flags: bit 0 (STOP) stop word, bit 1 (SENTENCE_START) starts a sentence
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
@@ -115,11 +120,20 @@ def tokenize_text(text: str, stem: bool = True) -> Tokens:
         ids.append(tid)
         stops.append(st)
     offsets = np.array(spans, dtype=np.int32).reshape(-1, 2)
+    starts = np.ascontiguousarray(offsets[:, 0])
+    flags = np.array(stops, dtype=np.uint8)
+    if flags.shape[0]:
+        flags[0] |= SENTENCE_START
+        bounds = [m.end() for m in _BOUNDARY_RE.finditer(text)]
+        if bounds:
+            first = np.searchsorted(starts, np.array(bounds, dtype=np.int64))
+            first = first[first < flags.shape[0]]
+            flags[first] |= SENTENCE_START
     return Tokens(
-        starts=np.ascontiguousarray(offsets[:, 0]),
+        starts=starts,
         ends=np.ascontiguousarray(offsets[:, 1]),
         ids=np.array(ids, dtype=np.int64),
-        stop=np.array(stops, dtype=np.uint8),
+        stop=flags,
     )
 
 

@@ -117,5 +117,19 @@ def load_parquet(out_dir: str | Path, db_path: str | Path) -> dict[str, int]:
         raise UserError(f"{out}: cannot load Spark output ({str(ex).splitlines()[0]})") from None
     finally:
         con.close()
+    _corpus_provenance(db_path, params)
     counts["seconds"] = round(time.perf_counter() - t0, 3)  # type: ignore[assignment]
     return counts
+
+
+def _corpus_provenance(db_path: str | Path, params: Params) -> None:
+    """Build the corpus provenance tables (edges, doc_provenance...) with the same code
+    as ``Index.build`` does, from the loaded passages and clusters."""
+    try:
+        from newstrace.corpus_provenance import compute_provenance
+    except ImportError:  # an engine without corpus provenance
+        return
+    from newstrace.index import Index
+
+    with Index.open(db_path, params) as idx:
+        compute_provenance(idx)

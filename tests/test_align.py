@@ -1,0 +1,166 @@
+"""Hand-made alignment cases: what the aligner must get right."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from conftest import load_corpus
+from newstrace.align import align_texts
+from newstrace.params import DEFAULT_PARAMS
+from newstrace.fixtures import (
+    composite,
+    delete_sentences,
+    insert_sentences,
+    load_originals,
+    reorder_paragraphs,
+    spin,
+    FILLER_SENTENCES,
+)
+
+ORIGINALS = {r["id"]: r["text"] for r in load_originals()}
+SOURCE = ORIGINALS["orig-01"]
+
+
+def coverage(text: str, spans: list[tuple[int, int]]) -> float:
+    covered = set()
+    for s, e in spans:
+        covered.update(range(s, e))
+    return len(covered) / len(text.strip())
+
+
+def test_verbatim_whole_article_reprint_from_first_character():
+    ps = align_texts(SOURCE, SOURCE)
+    assert len(ps) == 1
+    p = ps[0]
+    assert (p.a_start, p.b_start) == (0, 0)
+    assert p.a_end == p.b_end and p.a_end >= len(SOURCE.rstrip()) - 1
+    assert p.score == 1.0
+
+
+def test_reprint_with_byline_and_footer():
+    copy = "By Staff Reporter\n\n" + SOURCE + "\n\nCopyright 2026 Example Daily. All rights reserved."
+    [p] = align_texts(SOURCE, copy)
+    assert SOURCE[p.a_start : p.a_end] == copy[p.b_start : p.b_end]
+    assert p.a_start == 0 and p.b_start == len("By Staff Reporter\n\n")
+
+
+def test_one_word_to_two_word_synonyms():
+    src = ("Russia said on Tuesday it wants to expand gas exports to Asia as well as Africa, "
+           "and the energy ministry currently expects shipments to rise by a fifth next year.")
+    copy = ("Russian Federation stated on Tuesday it wishes for to expand gas exports to Asia like Africa, "
+            "and the energy ministry now expects shipments to rise by a fifth next year.")
+    [p] = align_texts(src, copy)
+    assert p.a_start == 0 and p.b_start == 0
+    assert src[p.a_end - 4 : p.a_end] == "year" and copy[p.b_end - 4 : p.b_end] == "year"
+
+
+@pytest.mark.parametrize("rate", [0.2, 0.3, 0.4])
+@pytest.mark.parametrize("doc_id", ["orig-03", "orig-07", "orig-15", "orig-22"])
+def test_spun_copy_found_whole(rate, doc_id):
+    src = ORIGINALS[doc_id]
+    copy, subs = spin(src, rate, random.Random(7))
+    assert subs, "the spinner changed nothing"
+    ps = align_texts(src, copy)
+    assert ps, "spun copy not found"
+    assert coverage(src, [(p.a_start, p.a_end) for p in ps]) > 0.9
+    assert coverage(copy, [(p.b_start, p.b_end) for p in ps]) > 0.9
+
+
+def test_inserted_and_deleted_sentences():
+    rng = random.Random(3)
+    ins = insert_sentences(SOURCE, FILLER_SENTENCES, rng, count=2)
+    ps = align_texts(SOURCE, ins.text)
+    assert coverage(SOURCE, [(p.a_start, p.a_end) for p in ps]) > 0.95
+    dele = delete_sentences(SOURCE, 2, random.Random(4))
+    ps = align_texts(SOURCE, dele.text)
+    assert coverage(dele.text, [(p.b_start, p.b_end) for p in ps]) > 0.95
+
+
+def test_reordered_paragraphs_each_found_as_own_passage():
+    src = ORIGINALS["orig-05"]
+    paras = src.split("\n\n")
+    order = [0, 3, 1, 4, 2] + list(range(5, len(paras)))
+    copy = "\n\n".join(paras[i] for i in order)
+    ps = align_texts(src, copy)
+    assert len(ps) >= 4
+    for i, para in enumerate(paras):
+        if len(para.split()) < DEFAULT_PARAMS.min_matched_tokens:
+            continue  # a one-line paragraph is below the shortest passage reported
+        start = src.index(para)
+        end = start + len(para)
+        hit = [p for p in ps if p.a_start <= start + 5 and p.a_end >= end - 5]
+        assert hit, f"paragraph {i} not found as a passage"
+        p = hit[0]
+        assert copy[p.b_start : p.b_end].strip() in copy
+        cstart = copy.index(para)
+        assert abs(p.b_start - cstart) <= 5
+
+
+def test_several_separate_passages_per_pair():
+    a, b, c = ORIGINALS["orig-03"], ORIGINALS["orig-07"], ORIGINALS["orig-12"]
+    pa, pb = a.split("\n\n"), b.split("\n\n")
+    doc = "\n\n".join([pa[0], pb[1], pa[2], pb[2], pa[4]])
+    ps = align_texts(a, doc)
+    found = sorted(a[p.a_start : p.a_end] for p in ps)
+    assert len(ps) == 3
+    for para in (pa[0], pa[2], pa[4]):
+        assert any(para.rstrip(".") in f or f in para for f in found)
+    assert not align_texts(c, doc)
+
+
+def test_composite_of_three_sources_yields_one_passage_each():
+    ids = ["orig-01", "orig-11", "orig-24"]
+    texts = [ORIGINALS[i] for i in ids]
+    comp = composite(texts, random.Random(5))
+    for k, src in enumerate(texts):
+        truth = [s for s in comp.spans if s["source_index"] == k]
+        ps = align_texts(src, comp.text)
+        assert ps, f"source {ids[k]} not found"
+        for span in truth:
+            assert any(
+                p.b_start <= span["copy_start"] + 3 and p.b_end >= span["copy_end"] - 3 for p in ps
+            )
+
+
+def test_passage_offsets_slice_the_original_strings():
+    src = "«Zoë Müller» a déclaré: “Le marché européen est en crise.” 北京市 officials met in Łódź on Monday to discuss the €4.5bn rail deal with Polish ministers and regional governors."
+    copy = "Reporters heard that «Zoë Müller» a déclaré: “Le marché européen est en crise.” 北京市 officials met in Łódź on Monday to discuss the €4.5bn rail deal with Polish ministers and regional governors. More later."
+    [p] = align_texts(src, copy)
+    assert src[p.a_start : p.a_end] == copy[p.b_start : p.b_end]
+    assert src[p.a_start : p.a_end].startswith("Zoë")
+
+
+def test_same_event_written_independently_is_not_reuse():
+    recs = load_corpus("no_match")
+    by_group: dict[str, list[dict]] = {}
+    for r in recs:
+        by_group.setdefault(r["truth"].get("same_event_group", r["id"]), []).append(r)
+    pairs = 0
+    for group in by_group.values():
+        for i in range(len(group)):
+            for j in range(i + 1, len(group)):
+                pairs += 1
+                a, b = group[i]["text"], group[j]["text"]
+                ps = align_texts(a, b)
+                for p in ps:
+                    # only a genuinely shared quotation may match
+                    quoted = a[max(0, p.a_start - 2) : p.a_end + 2]
+                    assert any(q in quoted for q in "\"“”"), f"non-quote match: {quoted!r}"
+                # ... and it stays a small share of either article
+                assert coverage(a, [(p.a_start, p.a_end) for p in ps]) < 0.3
+    assert pairs >= 4
+
+
+def test_unrelated_texts_and_degenerate_inputs():
+    assert align_texts(ORIGINALS["orig-03"], ORIGINALS["orig-20"]) == []
+    assert align_texts("", SOURCE) == []
+    assert align_texts(SOURCE, "   \n ") == []
+    assert align_texts("word", "word") == []  # below the minimum passage length
+
+
+def test_alignment_of_a_text_with_itself_covers_it():
+    for text in list(ORIGINALS.values())[:10]:
+        ps = align_texts(text, text)
+        assert coverage(text, [(p.a_start, p.a_end) for p in ps]) > 0.97
