@@ -280,7 +280,7 @@ def print_trace(text: str, result: dict[str, Any]) -> None:
         else:
             body.stylize("dim")
             body.append(" [no source found]", style="dim")
-        console.print(body)
+        console.print(body, soft_wrap=True)
     if result["edits"]:
         console.print(
             "substitutions: "

@@ -1001,11 +1001,23 @@ def process_files(
     rep.seconds["ingest"] = time.perf_counter() - t0
     if not rows:
         return rep
+    # documents stored by other means (``newstrace ingest``, ``watch add FILE``) and not
+    # indexed yet are scanned too: their passages appear in this build
+    unindexed = [
+        k for (k,) in con.execute(
+            "SELECT doc_key FROM documents ANTI JOIN fingerprinted USING (doc_key)"
+        ).fetchall()
+    ]
     rep.seconds.update(_build(idx, mode))
     t = time.perf_counter()
     found: list[dict[str, Any]] = []
+    seen: set[int] = set()
     for f in rows:
         found.extend(find_reuses(idx, keys[f["path"]], source_file=f["path"]))
+        seen.update(keys[f["path"]])
+    rest = [k for k in unindexed if k not in seen]
+    if rest:
+        found.extend(find_reuses(idx, rest, source_file=None))
     rep.seconds["measure"] = time.perf_counter() - t
     t = time.perf_counter()
     before = con.execute("SELECT count(*) FROM alerts").fetchall()[0][0]

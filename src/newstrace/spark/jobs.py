@@ -225,31 +225,48 @@ def _unpack(ids: bytes, stop: bytes, starts: bytes, ends: bytes) -> Any:
 
 
 def _align(batches: Iterator[pa.RecordBatch], params: Params) -> Iterator[pa.RecordBatch]:
-    """Candidate pairs with both documents' tokens -> passages (the shared compiled aligner)."""
-    from newstrace.align import align_tokens, rows_to_passages
+    """Candidate pairs with both documents' tokens -> passages.
+
+    Calls ``newstrace.align.align_many`` exactly as ``Index._align`` does (one
+    compiled batch call per Arrow batch), so both engines share the aligner.
+    """
+    from newstrace.align import align_many
 
     names = [n for n, _, _ in _PASSAGE_FIELDS]
-    cache: dict[int, Any] = {}
     for batch in batches:
+        if batch.num_rows == 0:
+            continue
         c = {name: batch.column(name).to_pylist() for name in batch.schema.names}
-        out: dict[str, list[Any]] = {n: [] for n in names}
+        position: dict[int, int] = {}
+        docs = []
+        ids: list[str] = []
+        pair_idx = np.empty((batch.num_rows, 2), dtype=np.int64)
         for i in range(batch.num_rows):
-            a_key = c["a_key"][i]
-            a = cache.get(a_key)
-            if a is None:  # pairs arrive sorted by a_key: keep only the current a
-                cache.clear()
-                a = cache[a_key] = _unpack(c["a_ids"][i], c["a_stop"][i], c["a_starts"][i],
-                                           c["a_ends"][i])
-            b = _unpack(c["b_ids"][i], c["b_stop"][i], c["b_starts"][i], c["b_ends"][i])
-            rows = align_tokens(a, b, params)
-            if not rows.shape[0]:
-                continue
-            for p in rows_to_passages(rows, a, b, c["a_id"][i], c["b_id"][i]):
-                out["a_key"].append(a_key)
-                out["b_key"].append(c["b_key"][i])
-                for name in names[2:]:
-                    out[name].append(getattr(p, name))
-        yield pa.record_batch([pa.array(out[n], _PASSAGES_ARROW.field(n).type) for n in names],
+            for side, col in ((0, "a"), (1, "b")):
+                key = c[f"{col}_key"][i]
+                pos = position.get(key)
+                if pos is None:
+                    pos = position[key] = len(docs)
+                    docs.append(_unpack(c[f"{col}_ids"][i], c[f"{col}_stop"][i],
+                                        c[f"{col}_starts"][i], c[f"{col}_ends"][i]))
+                    ids.append(c[f"{col}_id"][i])
+                pair_idx[i, side] = pos
+        found = align_many(docs, pair_idx, params)
+        keys = np.empty(len(docs), dtype=np.int64)
+        for key, pos in position.items():
+            keys[pos] = key
+        a_pos = pair_idx[found.pair, 0]
+        b_pos = pair_idx[found.pair, 1]
+        arrays = {
+            "a_key": keys[a_pos].astype(np.int32), "b_key": keys[b_pos].astype(np.int32),
+            "a_id": [ids[k] for k in a_pos.tolist()], "b_id": [ids[k] for k in b_pos.tolist()],
+            "a_start": found.a_start.astype(np.int32), "a_end": found.a_end.astype(np.int32),
+            "b_start": found.b_start.astype(np.int32), "b_end": found.b_end.astype(np.int32),
+            "score": found.score.astype(np.float64), "a_tokens": found.a_tokens.astype(np.int32),
+            "b_tokens": found.b_tokens.astype(np.int32),
+            "matched_tokens": found.matched_tokens.astype(np.int32),
+        }
+        yield pa.record_batch([pa.array(arrays[n], _PASSAGES_ARROW.field(n).type) for n in names],
                               schema=_PASSAGES_ARROW)
 
 
@@ -571,7 +588,7 @@ def run_pipeline(
     )
     work_pairs = (
         pairs.select("a_key", "b_key").join(side_a, "a_key").join(side_b, "b_key")
-        .repartition(n_parts, "a_key").sortWithinPartitions("a_key", "b_key")
+        .repartition(n_parts, "a_key")
     )
     found = work_pairs.mapInArrow(lambda it: _align(it, params), _PASSAGES)
     _write(found, f"{work}/found")

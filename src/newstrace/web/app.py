@@ -506,4 +506,5 @@ def create_app(
         with store.index() as idx:
             return idx.stats()
 
+    app.include_router(__import__("newstrace.web.watch", fromlist=["router"]).router)  # /watch pages
     return app
