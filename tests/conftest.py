@@ -29,3 +29,10 @@ def shared_file(name: str) -> Path:
 @pytest.fixture
 def corpus():
     return load_corpus
+
+
+# The first call compiles/loads numba code and builds tables: no per-example deadline.
+from hypothesis import settings as _settings  # noqa: E402
+
+_settings.register_profile("newstrace", deadline=None)
+_settings.load_profile("newstrace")

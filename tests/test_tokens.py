@@ -55,3 +55,11 @@ def test_split_sentences_keeps_offsets():
         "Talks end today!",
         "New paragraph",
     ]
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x2FFFF)))
+@settings(max_examples=500)
+def test_compiled_scanner_agrees_with_the_token_regex(text):
+    from newstrace.tokens import TOKEN_RE
+
+    assert surfaces(text) == TOKEN_RE.findall(text)

@@ -12,6 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+import numba as nb
 import numpy as np
 import snowballstemmer
 import xxhash
@@ -70,22 +71,119 @@ def _hash64(norm: str) -> int:
     return xxhash.xxh64_intdigest(norm.encode("utf-8")) - (1 << 63)
 
 
+_WORD, _CJK_CHAR, _MARK = 1, 2, 3
+_char_classes: np.ndarray | None = None
+
+
+def _classes() -> np.ndarray:
+    """Code point -> class table (0 other, 1 word, 2 CJK, 3 combining mark), built once.
+
+    Mirrors ``TOKEN_RE``: word characters are those ``str.isalnum()`` accepts.
+    """
+    global _char_classes
+    if _char_classes is None:
+        table = np.fromiter(
+            (chr(c).isalnum() for c in range(0x110000)), dtype=np.uint8, count=0x110000
+        )
+        for lo, hi in re.findall(r"(.)-(.)", _MARKS):  # marks that are not word characters
+            part = table[ord(lo) : ord(hi) + 1]
+            part[part == 0] = _MARK
+        for lo, hi in re.findall(r"(.)-(.)", _CJK):
+            table[ord(lo) : ord(hi) + 1] = _CJK_CHAR
+        _char_classes = table
+    return _char_classes
+
+
+@nb.njit(cache=True, nogil=True)
+def _scan(cp: np.ndarray, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Token spans over code points, and a 64-bit hash of each token's code points."""
+    n = cp.shape[0]
+    starts = np.empty(n, dtype=np.int32)
+    ends = np.empty(n, dtype=np.int32)
+    hashes = np.empty(n, dtype=np.uint64)
+    k = 0
+    i = 0
+    while i < n:
+        c = classes[cp[i]]
+        if c == 2 or c == 1:
+            j = i + 1
+            if c == 1:
+                while j < n and (classes[cp[j]] == 1 or classes[cp[j]] == 3):
+                    j += 1
+            h = np.uint64(0xCBF29CE484222325)
+            for t in range(i, j):
+                h = (h ^ np.uint64(cp[t])) * np.uint64(0x100000001B3)
+            starts[k] = i
+            ends[k] = j
+            hashes[k] = h
+            k += 1
+            i = j
+        else:
+            i += 1
+    return starts[:k], ends[:k], hashes[:k]
+
+
 class _Vocabulary:
-    """Caches surface form -> (id, is_stop); per process, ids are stable everywhere."""
+    """Token surface hash -> (id, stop flag), as sorted arrays; ids are stable everywhere.
+
+    New surfaces are normalised once (NFKC, casefold, stem) and merged in.
+    """
 
     def __init__(self, stem: bool) -> None:
         self.stem = stem
-        self.cache: dict[str, tuple[int, int]] = {}
+        self.keys = np.empty(0, dtype=np.uint64)
+        self.ids = np.empty(0, dtype=np.int64)
+        self.stops = np.empty(0, dtype=np.uint8)
+        self.pending: dict[int, tuple[int, int]] = {}
 
-    def lookup(self, surface: str) -> tuple[int, int]:
-        hit = self.cache.get(surface)
-        if hit is None:
-            folded = unicodedata.normalize("NFKC", surface).casefold()
-            is_stop = 1 if folded in STOPWORDS else 0
-            hit = (_hash64(normalise_word(surface, self.stem)), is_stop)
-            if len(self.cache) < 2_000_000:
-                self.cache[surface] = hit
-        return hit
+    def lookup(
+        self, text: str, starts: np.ndarray, ends: np.ndarray, hashes: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        n_keys = self.keys.shape[0]
+        if n_keys:
+            pos = np.minimum(np.searchsorted(self.keys, hashes), n_keys - 1)
+            known = self.keys[pos] == hashes
+            ids = self.ids[pos]
+            stops = self.stops[pos]
+        else:
+            known = np.zeros(hashes.shape[0], dtype=bool)
+            ids = np.zeros(hashes.shape[0], dtype=np.int64)
+            stops = np.zeros(hashes.shape[0], dtype=np.uint8)
+        if known.all():
+            return ids, stops
+        missing = np.nonzero(~known)[0]
+        uniq, first, inverse = np.unique(hashes[missing], return_index=True, return_inverse=True)
+        new_ids = np.empty(uniq.shape[0], dtype=np.int64)
+        new_stops = np.empty(uniq.shape[0], dtype=np.uint8)
+        pending = self.pending
+        for k, (h, t) in enumerate(zip(uniq.tolist(), missing[first].tolist())):
+            hit = pending.get(h)
+            if hit is None:
+                surface = text[starts[t] : ends[t]]
+                folded = unicodedata.normalize("NFKC", surface).casefold()
+                hit = (_hash64(normalise_word(surface, self.stem)), STOP if folded in STOPWORDS else 0)
+                pending[h] = hit
+            new_ids[k], new_stops[k] = hit
+        ids[missing] = new_ids[inverse]
+        stops[missing] = new_stops[inverse]
+        if len(pending) >= 20_000:
+            self._merge_pending()
+        return ids, stops
+
+    def _merge_pending(self) -> None:
+        """Fold the pending dict into the sorted arrays (amortised: rarely, in bulk)."""
+        keys = np.fromiter(self.pending.keys(), dtype=np.uint64, count=len(self.pending))
+        vals = list(self.pending.values())
+        new_ids = np.array([v[0] for v in vals], dtype=np.int64)
+        new_stops = np.array([v[1] for v in vals], dtype=np.uint8)
+        self.pending = {}
+        if self.keys.shape[0] + keys.shape[0] > 5_000_000:  # bound memory on huge vocabularies
+            self.keys, self.ids, self.stops = keys[:0], new_ids[:0], new_stops[:0]
+        all_keys = np.concatenate([self.keys, keys])
+        order = np.argsort(all_keys, kind="stable")
+        self.keys = all_keys[order]
+        self.ids = np.concatenate([self.ids, new_ids])[order]
+        self.stops = np.concatenate([self.stops, new_stops])[order]
 
 
 _VOCABS: dict[bool, _Vocabulary] = {}
@@ -108,20 +206,12 @@ def tokenize_text(text: str, stem: bool = True) -> Tokens:
     vocab = _VOCABS.get(stem)
     if vocab is None:
         vocab = _VOCABS[stem] = _Vocabulary(stem)
-    spans: list[int] = []
-    ids: list[int] = []
-    stops: list[int] = []
-    lookup = vocab.lookup
-    for m in TOKEN_RE.finditer(text):
-        s, e = m.span()
-        spans.append(s)
-        spans.append(e)
-        tid, st = lookup(m.group())
-        ids.append(tid)
-        stops.append(st)
-    offsets = np.array(spans, dtype=np.int32).reshape(-1, 2)
+    cp = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    starts, ends, hashes = _scan(cp, _classes())
+    ids, stops = vocab.lookup(text, starts, ends, hashes)
+    offsets = np.stack([starts, ends], axis=1) if starts.shape[0] else np.empty((0, 2), np.int32)
     starts = np.ascontiguousarray(offsets[:, 0])
-    flags = np.array(stops, dtype=np.uint8)
+    flags = stops.copy()
     if flags.shape[0]:
         flags[0] |= SENTENCE_START
         bounds = [m.end() for m in _BOUNDARY_RE.finditer(text)]
@@ -132,7 +222,7 @@ def tokenize_text(text: str, stem: bool = True) -> Tokens:
     return Tokens(
         starts=starts,
         ends=np.ascontiguousarray(offsets[:, 1]),
-        ids=np.array(ids, dtype=np.int64),
+        ids=ids,
         stop=flags,
     )
 
