@@ -121,7 +121,7 @@ class _Receiver:
         self.received = received
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 n = int(self.headers.get("Content-Length", "0"))
                 received.append(json.loads(self.rfile.read(n)))
                 self.send_response(204)

@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -34,15 +34,15 @@ def _open(db: Path, read_only: bool = False) -> Any:
 
 @watch_app.command("add")
 def add(
-    paths: Optional[list[Path]] = typer.Argument(
+    paths: list[Path] | None = typer.Argument(
         None, help="Files of originals to ingest and watch (JSONL, CSV, HTML, WARC, .txt)."
     ),
     db: Path = _DB,
-    publisher: Optional[str] = typer.Option(
+    publisher: str | None = typer.Option(
         None, "--publisher", help="Watch every document of this publisher, now and later."
     ),
-    ids: Optional[list[str]] = typer.Option(None, "--id", help="Watch the document with this id (repeatable)."),
-    alias: Optional[list[str]] = typer.Option(
+    ids: list[str] | None = typer.Option(None, "--id", help="Watch the document with this id (repeatable)."),
+    alias: list[str] | None = typer.Option(
         None, "--alias", help="Another name that credits the original, e.g. BPA (repeatable)."
     ),
     backfill: bool = typer.Option(
@@ -94,8 +94,8 @@ def add(
 @watch_app.command("remove")
 def remove(
     db: Path = _DB,
-    publisher: Optional[str] = typer.Option(None, "--publisher", help="Stop watching this publisher."),
-    ids: Optional[list[str]] = typer.Option(None, "--id", help="Stop watching this document."),
+    publisher: str | None = typer.Option(None, "--publisher", help="Stop watching this publisher."),
+    ids: list[str] | None = typer.Option(None, "--id", help="Stop watching this document."),
 ) -> None:
     """Stop watching documents or a publisher (recorded reuses are kept)."""
     from newstrace.watch import remove_watch
@@ -154,12 +154,12 @@ _OFF = typer.Option(None, "--off", help="Disable a rule: min_share, uncredited, 
 @watch_app.command("rules")
 def rules(
     db: Path = _DB,
-    min_share: Optional[float] = _MIN_SHARE,
-    uncredited: Optional[bool] = _UNCREDITED,
-    min_spin: Optional[float] = _MIN_SPIN,
-    min_chars: Optional[int] = _MIN_CHARS,
-    off: Optional[list[str]] = _OFF,
-    webhook: Optional[str] = typer.Option(None, "--webhook", help="POST each alert as JSON to this URL."),
+    min_share: float | None = _MIN_SHARE,
+    uncredited: bool | None = _UNCREDITED,
+    min_spin: float | None = _MIN_SPIN,
+    min_chars: int | None = _MIN_CHARS,
+    off: list[str] | None = _OFF,
+    webhook: str | None = typer.Option(None, "--webhook", help="POST each alert as JSON to this URL."),
     no_webhook: bool = typer.Option(False, "--no-webhook", help="Forget the stored webhook URL."),
 ) -> None:
     """Show or change the stored alert rules and webhook (an alert fires when any rule passes).
@@ -182,15 +182,15 @@ def run(
     inbox: Path = typer.Option(..., "--inbox", help="Folder where new files arrive."),
     interval: float = typer.Option(10.0, "--interval", help="Seconds between passes over the inbox."),
     once: bool = typer.Option(False, "--once", help="One pass, then exit (for cron)."),
-    webhook: Optional[str] = typer.Option(None, "--webhook", help="POST each new alert as JSON here."),
+    webhook: str | None = typer.Option(None, "--webhook", help="POST each new alert as JSON here."),
     settle: float = typer.Option(1.0, "--settle", help="Leave files modified less than this many seconds ago."),
     batch: int = typer.Option(1, "--batch", help="Files indexed together per build (more = faster, later alerts)."),
     mode: str = typer.Option("full", "--mode", help="full: Index.build() per batch; fast: no cluster/provenance refresh."),
-    min_share: Optional[float] = _MIN_SHARE,
-    uncredited: Optional[bool] = _UNCREDITED,
-    min_spin: Optional[float] = _MIN_SPIN,
-    min_chars: Optional[int] = _MIN_CHARS,
-    off: Optional[list[str]] = _OFF,
+    min_share: float | None = _MIN_SHARE,
+    uncredited: bool | None = _UNCREDITED,
+    min_spin: float | None = _MIN_SPIN,
+    min_chars: int | None = _MIN_CHARS,
+    off: list[str] | None = _OFF,
 ) -> None:
     """Index every new file dropped into --inbox and record new reuses of watched originals.
 
@@ -225,7 +225,7 @@ def run(
 @watch_app.command("report")
 def report(
     db: Path = _DB,
-    since: Optional[str] = typer.Option(None, "--since", help="Only reuses recorded since this date."),
+    since: str | None = typer.Option(None, "--since", help="Only reuses recorded since this date."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Per watched original: who reused it, when, how much, credited or not, what changed."""

@@ -254,11 +254,17 @@ class Index:
         return len(new), dup, rejected
 
     # -- build ---------------------------------------------------------------------------------
-    def build(self, progress: ProgressFn | None = None) -> BuildReport:
-        """Run fingerprint -> candidates -> align -> cluster on documents not yet indexed.
+    def build(self, progress: ProgressFn | None = None, refresh: bool = True) -> BuildReport:
+        """Run fingerprint -> candidates -> align -> cluster -> provenance on new documents.
 
-        Old pairs are never re-aligned; clusters are recomputed from all passages.
-        Safe to interrupt: the next call resumes.
+        Old pairs are never re-aligned; clusters and corpus provenance are
+        recomputed from all passages. Safe to interrupt: the next call resumes.
+
+        Args:
+            progress: Called as ``progress(stage, done, total)``.
+            refresh: With False, stop after alignment (new passages stored; clusters
+                and provenance tables left as they were until the next full build).
+                Cheap enough to call for every few new articles (``watch run``).
         """
         self._require_writable()
         progress = progress or _no_progress
@@ -280,6 +286,8 @@ class Index:
         t = time.perf_counter()
         report.aligned_pairs, report.passages = self._align(progress)
         report.seconds["align"] = time.perf_counter() - t
+        if not refresh:
+            return report
         t = time.perf_counter()
         report.clusters = self._cluster(progress)
         report.seconds["cluster"] = time.perf_counter() - t

@@ -56,8 +56,12 @@ Measures of one reuse (documented rules)
 * **direction**: :func:`newstrace.corpus_provenance.direction`; a document that the
   original itself copies is not a reuse; ``tie``/``unknown`` directions are kept
   and labelled.
-* A reuse is recorded when it covers at least ``min_chars`` characters of the
-  original (default :data:`MIN_REUSE_CHARS`): a shared quotation is not a reprint.
+* A reuse is recorded when the words matched exactly between the two (word-level
+  diff of the passages) hold at least ``min_chars`` characters of the original
+  (default :data:`MIN_REUSE_CHARS`): a shared quotation with a paraphrase around it
+  (two outlets covering one event) is not a reprint, a reprinted paragraph is; and
+  those characters must be at least :data:`MIN_DENSITY` of the original's aligned
+  span (a loose alignment across a paraphrase is not reuse).
 """
 
 from __future__ import annotations
@@ -97,7 +101,11 @@ from newstrace.tokens import TOKEN_RE
 log = logging.getLogger("newstrace.watch")
 
 #: Reuses covering fewer characters of the original than this are not recorded.
-MIN_REUSE_CHARS = 120
+MIN_REUSE_CHARS = 80
+#: ... and when those matched characters are at least this share of the original's
+#: aligned span (a loose alignment across a paraphrase is related coverage, not reuse;
+#: a verbatim copy scores about 0.83 since spaces and punctuation do not count).
+MIN_DENSITY = 0.35
 #: Share of the original left out (cuts) from which a copy is classed ``cut``.
 CUT_SHARE = 0.05
 #: Webhook deliveries are attempted this many times (once per cycle) at most.
@@ -127,7 +135,7 @@ CREATE TABLE IF NOT EXISTS reuses(
     reuse_id BIGINT NOT NULL, original_id VARCHAR NOT NULL, copy_id VARCHAR NOT NULL,
     original_publisher VARCHAR, original_title VARCHAR, original_at TIMESTAMP,
     copy_publisher VARCHAR, copy_title VARCHAR, copy_url VARCHAR, copy_at TIMESTAMP,
-    lag_seconds DOUBLE, share DOUBLE, chars_reused INTEGER, copy_share DOUBLE,
+    lag_seconds DOUBLE, share DOUBLE, chars_reused INTEGER, matched_chars INTEGER, copy_share DOUBLE,
     credited BOOLEAN, credit_match VARCHAR, class VARCHAR, meter_class VARCHAR,
     n_substitutions INTEGER, n_rewrites INTEGER, n_insertions INTEGER, n_deletions INTEGER,
     cut_chars INTEGER, inserted_chars INTEGER, spin_score DOUBLE, spun BOOLEAN,
@@ -149,7 +157,7 @@ CREATE TABLE IF NOT EXISTS watch_settings(key VARCHAR PRIMARY KEY, value VARCHAR
 REUSE_COLUMNS = (
     "original_id", "copy_id", "original_publisher", "original_title", "original_at",
     "copy_publisher", "copy_title", "copy_url", "copy_at", "lag_seconds", "share",
-    "chars_reused", "copy_share", "credited", "credit_match", "class", "meter_class",
+    "chars_reused", "matched_chars", "copy_share", "credited", "credit_match", "class", "meter_class",
     "n_substitutions", "n_rewrites", "n_insertions", "n_deletions", "cut_chars",
     "inserted_chars", "spin_score", "spun", "composite", "other_sources", "direction",
     "edits_json", "passages_json", "source_file", "backfill", "found_at",
@@ -499,7 +507,7 @@ def _recurrence(con: Any, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], 
 def find_reuses(
     idx: Any,
     keys: Iterable[int],
-    source_file: str | None,
+    source_file: str | dict[int, str] | None,
     backfill: bool = False,
     min_chars: int = MIN_REUSE_CHARS,
 ) -> list[dict[str, Any]]:
@@ -536,7 +544,7 @@ def find_reuses(
         if w_src is False:
             continue  # the watched document copies this one, not the other way round
         if _union_len((p[0], p[1]) for p in ps) < min_chars:
-            continue
+            continue  # cheap pre-check; the real test is on matched words below
         cand.append((w, c, basis))
     if not cand:
         return []
@@ -546,10 +554,11 @@ def find_reuses(
     found_at = _now()
     out = []
     for w, c, basis in cand:
-        out.append(
-            _measure(con, docs[w], docs[c], by_pair[(w, c)], basis, prov.get(c), local.get(c),
-                     source_file, backfill, found_at, idx.params)
-        )
+        src = source_file.get(c, source_file.get(w)) if isinstance(source_file, dict) else source_file
+        r = _measure(con, docs[w], docs[c], by_pair[(w, c)], basis, prov.get(c), local.get(c),
+                     src, backfill, found_at, idx.params)
+        if r["matched_chars"] >= min_chars and r["matched_chars"] >= MIN_DENSITY * r["chars_reused"]:
+            out.append(r)
     return out
 
 
@@ -637,6 +646,7 @@ def _measure(
     del_ops: list[dict[str, Any]] = []
     w_cov: list[tuple[int, int]] = []
     c_cov: list[tuple[int, int]] = []
+    matched_chars = 0
     for w0, w1, c0, c1, _ in ps:
         w_cov.append((w0, w1))
         c_cov.append((c0, c1))
@@ -644,6 +654,7 @@ def _measure(
         for m in matches:
             c_cov.append((m[0], m[1]))
             w_cov.append((m[2], m[3]))
+            matched_chars += m[3] - m[2]
         for e in edits:
             item = {k: e[k] for k in ("source", "replacement", "source_start", "source_end",
                                       "copy_start", "copy_end")}
@@ -708,6 +719,7 @@ def _measure(
         "copy_publisher": c.get("publisher"), "copy_title": c.get("title"),
         "copy_url": c.get("url"), "copy_at": c.get("published_at"),
         "lag_seconds": lag, "share": round(passage_w / n, 4), "chars_reused": passage_w,
+        "matched_chars": matched_chars,
         "copy_share": round(_union_len((q[2], q[3]) for q in ps) / max(1, len(ct)), 4),
         "credited": credit is not None, "credit_match": credit, "class": cls,
         "meter_class": meter, "n_substitutions": n_lex, "n_rewrites": len(rewrites),
@@ -832,7 +844,7 @@ def _post_json(url: str, body: bytes, timeout: float) -> str | None:
         headers={"Content-Type": "application/json", "User-Agent": "newstrace-watch"},
     )
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 (http(s) checked)
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
             if not 200 <= resp.status < 300:
                 return f"HTTP {resp.status}"
         return None
@@ -921,22 +933,7 @@ def _build(idx: Any, mode: str) -> dict[str, float]:
     """Index the new documents. ``full``: ``Index.build()`` (clusters and corpus
     provenance recomputed). ``fast``: fingerprint, candidates and alignment only --
     the per-copy measures are then computed here (see ``_copy_analysis``)."""
-    if mode == "full":
-        return dict(idx.build().seconds)
-    from newstrace.candidates import find_new_candidates
-    from newstrace.index import _no_progress
-
-    sec: dict[str, float] = {}
-    t = time.perf_counter()
-    idx._fingerprint(_no_progress)
-    sec["fingerprint"] = time.perf_counter() - t
-    t = time.perf_counter()
-    find_new_candidates(idx.con, idx.params)
-    sec["candidates"] = time.perf_counter() - t
-    t = time.perf_counter()
-    idx._align(_no_progress)
-    sec["align"] = time.perf_counter() - t
-    return sec
+    return dict(idx.build(refresh=mode == "full").seconds)
 
 
 def process_files(
@@ -947,60 +944,80 @@ def process_files(
 ) -> CycleReport:
     """Ingest ``files`` (one batch), index them incrementally, record their reuses.
 
-    Each file is marked ``processing`` first and ``done`` in the transaction that
-    stores its reuses and alerts.
+    The files are marked ``processing`` first (one transaction) and ``done`` in the
+    transaction that stores their reuses and alerts.
     """
     rep = CycleReport()
     con = idx.con
     t0 = time.perf_counter()
-    keys: dict[str, list[int]] = {}
-    rows: list[dict[str, Any]] = []
+    ready: list[dict[str, Any]] = []
     for f in files:
-        path = Path(f["path"])
         try:
-            sha = _sha1(path)
+            ready.append(dict(f, sha1=_sha1(Path(f["path"]))))
         except OSError as ex:
-            log.warning("%s: cannot read (%s); will retry", path, ex)
-            continue
-        f = dict(f, sha1=sha)
-        same = con.execute(
-            "SELECT status FROM watch_files WHERE path = ? AND sha1 = ?", [f["path"], sha]
+            log.warning("%s: cannot read (%s); will retry", f["path"], ex)
+    if not ready:
+        return rep
+    status = {
+        (p, h): st for p, h, st in con.execute(
+            "SELECT path, sha1, status FROM watch_files WHERE path IN (SELECT unnest(?))",
+            [[f["path"] for f in ready]],
         ).fetchall()
-        if same and same[0][0] == "done":  # touched, same content: nothing to do
+    }
+    todo = []
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for f in ready:
+            if status.get((f["path"], f["sha1"])) == "done":  # touched, same content
+                con.execute(
+                    "UPDATE watch_files SET size = ?, mtime = ? WHERE path = ? AND sha1 = ?",
+                    [f["size"], f["mtime"], f["path"], f["sha1"]],
+                )
+                continue
             con.execute(
-                "UPDATE watch_files SET size = ?, mtime = ? WHERE path = ? AND sha1 = ?",
-                [f["size"], f["mtime"], f["path"], sha],
+                """INSERT INTO watch_files (path, sha1, size, mtime, status)
+                   VALUES (?, ?, ?, ?, 'processing')
+                   ON CONFLICT (path, sha1) DO UPDATE SET size = excluded.size, mtime = excluded.mtime""",
+                [f["path"], f["sha1"], f["size"], f["mtime"]],
             )
-            continue
-        con.execute(
-            """INSERT INTO watch_files (path, sha1, size, mtime, status) VALUES (?, ?, ?, ?, 'processing')
-               ON CONFLICT (path, sha1) DO UPDATE SET size = excluded.size, mtime = excluded.mtime""",
-            [f["path"], sha, f["size"], f["mtime"]],
-        )
-        docs, rejected = [], []
-        for item in read_documents([path]):
+            todo.append(f)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    if not todo:
+        return rep
+    docs = []
+    file_of: dict[str, str] = {}
+    rows: list[dict[str, Any]] = []
+    for f in todo:
+        rejected: list[str] = []
+        n_docs = 0
+        for item in read_documents([f["path"]]):
             if isinstance(item, Rejected):
                 rejected.append(str(item))
             else:
                 docs.append(item[0])
-        res = idx.add(docs)
-        rejected.extend(f"{w}: {r}" for w, r in res.rejected)
+                file_of.setdefault(item[0].id, f["path"])
+                n_docs += 1
         for r in rejected[:5]:
             log.warning("rejected: %s", r)
-        ids = [d.id for d in docs]
-        keys[f["path"]] = [
-            k for (k,) in con.execute(
-                "SELECT doc_key FROM documents WHERE id IN (SELECT unnest(?))", [ids]
-            ).fetchall()
-        ] if ids else []
-        rows.append(dict(f, n_docs=len(docs), n_rejected=len(rejected),
+        rows.append(dict(f, n_docs=n_docs, n_rejected=len(rejected),
                          message="; ".join(rejected[:3]) or None))
-        rep.files += 1
-        rep.documents += res.added
         rep.rejected += len(rejected)
+    res = idx.add(docs)
+    for where, reason in res.rejected:
+        log.warning("rejected: %s: %s", where, reason)
+    rep.rejected += len(res.rejected)
+    rep.files = len(rows)
+    rep.documents = res.added
+    key_file: dict[int, str] = {}
+    if file_of:
+        for k, i in con.execute(
+            "SELECT doc_key, id FROM documents WHERE id IN (SELECT unnest(?))", [list(file_of)]
+        ).fetchall():
+            key_file[k] = file_of[i]
     rep.seconds["ingest"] = time.perf_counter() - t0
-    if not rows:
-        return rep
     # documents stored by other means (``newstrace ingest``, ``watch add FILE``) and not
     # indexed yet are scanned too: their passages appear in this build
     unindexed = [
@@ -1010,14 +1027,7 @@ def process_files(
     ]
     rep.seconds.update(_build(idx, mode))
     t = time.perf_counter()
-    found: list[dict[str, Any]] = []
-    seen: set[int] = set()
-    for f in rows:
-        found.extend(find_reuses(idx, keys[f["path"]], source_file=f["path"]))
-        seen.update(keys[f["path"]])
-    rest = [k for k in unindexed if k not in seen]
-    if rest:
-        found.extend(find_reuses(idx, rest, source_file=None))
+    found = find_reuses(idx, set(key_file) | set(unindexed), source_file=key_file)
     rep.seconds["measure"] = time.perf_counter() - t
     t = time.perf_counter()
     before = con.execute("SELECT count(*) FROM alerts").fetchall()[0][0]
