@@ -146,14 +146,20 @@ def ingest(
     with _open_index(db) as idx, progress_bar(not quiet) as bar:
         report = idx.ingest(paths, field_map=field_map, progress=bar)
     for where, reason in report.rejected[:20] if not quiet else []:
-        err_console.print(Text(f"rejected: {where}: {reason}", style="yellow"))
+        err_console.print(Text(f"rejected: {where}: {reason}", style="yellow"), soft_wrap=True)
     if len(report.rejected) > 20 and not quiet:
-        err_console.print(f"... and {len(report.rejected) - 20} more rejected")
+        err_console.print(f"rejected: ... and {len(report.rejected) - 20} more", soft_wrap=True)
     if errors is not None:
         with errors.open("w", encoding="utf-8") as fh:
             for where, reason in report.rejected:
                 fh.write(json.dumps({"where": where, "reason": reason}, ensure_ascii=False) + "\n")
-    console.print(f"{db}: {report.summary()}")
+    console.print(f"{db}: {report.summary()}", soft_wrap=True)
+    if report.warnings and not quiet:
+        console.print(
+            f"{len(report.warnings)} record(s) stored with warnings, e.g. "
+            f"{report.warnings[0][0]}: {report.warnings[0][1]}",
+            soft_wrap=True,
+        )
     if report.rejected:
         raise typer.Exit(2)
 

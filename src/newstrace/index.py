@@ -28,7 +28,7 @@ from newstrace.candidates import find_new_candidates, rank_documents_for_hashes
 from newstrace.cluster import cluster_passages, story_families
 from newstrace.corpus_provenance import compute_provenance
 from newstrace.errors import IncompatibleIndex, UserError
-from newstrace.ingest import Rejected, coerce_documents, content_hash, read_documents
+from newstrace.ingest import Rejected, coerce_documents, content_hash, read_located
 from newstrace.model import Document, IngestReport, Passage
 from newstrace.params import DEFAULT_PARAMS, Params
 from newstrace.shingles import document_fingerprints, ngram_hashes
@@ -137,7 +137,9 @@ class Index:
         progress: ProgressFn | None = None,
     ) -> IngestReport:
         """Store documents (dicts with ``id``/``text``/... or ``Document``); skip duplicates."""
-        return self._store_items(coerce_documents(docs), progress or _no_progress)
+        located = ((item.where if isinstance(item, Rejected) else f"record {n}", item)
+                   for n, item in enumerate(coerce_documents(docs), 1))
+        return self._store_items(located, progress or _no_progress)
 
     def ingest(
         self,
@@ -150,14 +152,15 @@ class Index:
         Bad records are reported in the returned ``IngestReport.rejected`` with file
         and line; every good record is stored.
         """
-        return self._store_items(read_documents(paths, field_map), progress or _no_progress)
+        return self._store_items(read_located(paths, field_map), progress or _no_progress)
 
-    def _store_items(self, items: Iterable[Any], progress: ProgressFn) -> IngestReport:
+    def _store_items(self, items: Iterable[tuple[str, Any]], progress: ProgressFn) -> IngestReport:
+        """Store ``(where, item)`` pairs; ``where`` names the file and line in rejections."""
         self._require_writable()
         added = duplicates = 0
         rejected: list[tuple[str, str]] = []
         warnings: list[tuple[str, str]] = []
-        batch: list[tuple[Document, str]] = []
+        batch: list[tuple[Document, str, str]] = []
         seen_in_batch: dict[str, str] = {}
         n = 0
 
@@ -172,7 +175,7 @@ class Index:
             batch.clear()
             seen_in_batch.clear()
 
-        for item in items:
+        for where, item in items:
             n += 1
             if isinstance(item, Rejected):
                 rejected.append((item.where, item.reason))
@@ -192,10 +195,10 @@ class Index:
                     if prev == digest:
                         duplicates += 1
                     else:
-                        rejected.append((doc.id, "duplicate id with different content"))
+                        rejected.append((where, f"duplicate id {doc.id[:80]!r} with different content"))
                 else:
                     seen_in_batch[doc.id] = digest
-                    batch.append((doc, digest))
+                    batch.append((doc, digest, where))
                 if len(batch) >= 2000:
                     flush()
             progress("ingest", n, 0)
@@ -205,10 +208,10 @@ class Index:
         )
 
     def _insert_documents(
-        self, batch: list[tuple[Document, str]]
+        self, batch: list[tuple[Document, str, str]]
     ) -> tuple[int, int, list[tuple[str, str]]]:
         con = self.con
-        ids = [d.id for d, _ in batch]
+        ids = [d.id for d, _, _ in batch]
         existing = dict(
             con.execute(
                 "SELECT id, content_hash FROM documents WHERE id IN (SELECT unnest(?))", [ids]
@@ -217,14 +220,16 @@ class Index:
         new = []
         dup = 0
         rejected = []
-        for doc, digest in batch:
+        for doc, digest, where in batch:
             old = existing.get(doc.id)
             if old is None:
                 new.append((doc, digest))
             elif old == digest:
                 dup += 1
             else:
-                rejected.append((doc.id, "duplicate id with different content (already stored)"))
+                rejected.append(
+                    (where, f"duplicate id {doc.id[:80]!r} with different content (already stored)")
+                )
         if new:
             table = pa.table(
                 {

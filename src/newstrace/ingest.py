@@ -50,7 +50,7 @@ import sys
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import IO, Any
@@ -134,7 +134,7 @@ def parse_date(value: Any) -> datetime | None:
         if dt is None:
             return None
         if dt.tzinfo is not None:
-            dt = dt.astimezone(timezone.utc).replace(tzinfo=None)
+            dt = dt.astimezone(UTC).replace(tzinfo=None)
     except (OverflowError, OSError, ValueError, TypeError, IndexError) as ex:
         raise ValueError(f"not a date: {str(value)[:40]!r}") from ex
     if not 1800 <= dt.year <= 2200:
@@ -149,9 +149,9 @@ def _to_datetime(value: Any) -> datetime | None:
         if not math.isfinite(value):
             raise ValueError("not a finite number")
         seconds = float(value) / (1000 if abs(value) > 1e11 else 1)
-        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+        return datetime.fromtimestamp(seconds, tz=UTC)
     if not isinstance(value, str):
-        raise ValueError(f"expected a string or number, got {type(value).__name__}")
+        raise ValueError(f"expected a string or number, got {type(value).__name__}")  # noqa: TRY004
     s = value.strip()
     if not s:
         return None
@@ -271,7 +271,7 @@ def make_document(
     warnings: list[str] = []
     try:
         text = _pick(record, "text", field_map)
-    except Exception as ex:  # a Mapping whose keys/values misbehave
+    except Exception as ex:  # a Mapping whose keys/values misbehave  # noqa: BLE001
         return Rejected(where, f"unreadable record ({type(ex).__name__})")
     if text is None:
         return Rejected(where, "empty text" if _has(record, "text", field_map) else 'missing field "text"')
@@ -532,7 +532,7 @@ def _read_jsonl(path: Path, field_map: Mapping[str, str]) -> Iterator[Located]:
             return
         lineno = 0
         try:
-            for lineno, raw in enumerate(_lines(head, chunks), 1):  # noqa: B007
+            for lineno, raw in enumerate(_lines(head, chunks), 1):
                 if raw is None:
                     where = f"{path} line {lineno}"
                     yield where, Rejected(where, f"line too long (over {MAX_LINE_BYTES:,} bytes)")
@@ -661,7 +661,7 @@ def _csv_records(path: Path, data: bytes, field_map: Mapping[str, str]) -> Itera
                     yield where, Rejected(where, f"more values ({len(row)}) than header columns ({len(header)})")
                     continue
                 values, warns = _repair_row(row)
-                rec = dict(zip(header, values))
+                rec = dict(zip(header, values, strict=False))
                 yield where, _with_warnings(make_document(rec, where, field_map), warns)
         except csv.Error as ex:
             bad = pos + start + 1
@@ -711,7 +711,7 @@ def _html_item(html_bytes: bytes, where: str, url: str | None, extra: Mapping[st
     html, warns = decode_bytes(html_bytes)
     try:
         rec = html_to_record(_SURROGATE.sub("\ufffd", _CONTROL.sub("", html)), url)
-    except Exception as ex:  # trafilatura/lxml on hostile markup: one rejection, not a crash
+    except Exception as ex:  # trafilatura/lxml on hostile markup: one rejection, not a crash  # noqa: BLE001
         return Rejected(where, f"cannot extract text from HTML ({type(ex).__name__})")
     if not rec.get("text"):
         return Rejected(where, "no article text found in HTML")
@@ -792,7 +792,7 @@ def _read_warc(path: Path) -> Iterator[Located]:
                     )
                 except (ArchiveLoadFailed, EOFError, zlib.error, gzip.BadGzipFile):
                     raise
-                except Exception as ex:  # one bad record (bad chunking, encoding...) only
+                except Exception as ex:  # one bad record (bad chunking, encoding...) only  # noqa: BLE001
                     where = f"{path} record {n}"
                     item = Rejected(where, f"unreadable WARC record ({type(ex).__name__}: {str(ex)[:80]})")
                 yield where, item
@@ -809,7 +809,7 @@ def _read_warc(path: Path) -> Iterator[Located]:
                 yield where0, Rejected(where0, f"not a valid WARC file ({msg})")
         except (OSError, EOFError, ValueError, zlib.error) as ex:
             yield where0, Rejected(where0, f"truncated or corrupt WARC after {n} record(s) ({str(ex)[:120]})")
-        except Exception as ex:  # warcio parser errors on garbage
+        except Exception as ex:  # warcio parser errors on garbage  # noqa: BLE001
             yield where0, Rejected(
                 where0, f"corrupt WARC after {n} record(s) ({type(ex).__name__}: {str(ex)[:80]})"
             )
@@ -910,12 +910,33 @@ def _read_files(paths: list[Path], field_map: Mapping[str, str]) -> Iterator[Loc
             yield where, Rejected(where, "file too large to read into memory")
 
 
+def read_located(
+    paths: Iterable[str | Path], field_map: Mapping[str, str] | None = None
+) -> Iterator[Located]:
+    """Like ``read_documents``, but each item comes with where it was (``"FILE line N"``),
+    so a later stage (e.g. a duplicate of an already stored id) can name file and line too.
+
+    Raises:
+        UserError: a path does not exist (checked before anything is read).
+    """
+    paths = [Path(p) for p in paths]
+    for path in paths:
+        if not path.exists() and not path.is_symlink():
+            raise UserError(f"{path}: no such file or directory")
+    yield from _dedupe_located(_read_files(paths, field_map or {}))
+
+
 def _dedupe(items: Iterable[Located]) -> Iterator[Item]:
+    for _where, item in _dedupe_located(items):
+        yield item
+
+
+def _dedupe_located(items: Iterable[Located]) -> Iterator[Located]:
     """Reject a record whose id was seen before (in this call) with different content."""
     seen: dict[str, tuple[bytes, str]] = {}
     for where, item in items:
         if isinstance(item, Rejected):
-            yield item
+            yield where, item
             continue
         doc = item[0]
         digest = bytes.fromhex(document_hash(doc))[:12]
@@ -923,9 +944,10 @@ def _dedupe(items: Iterable[Located]) -> Iterator[Item]:
         if prev is None:
             seen[doc.id] = (digest, where)
         elif prev[0] != digest:
-            yield Rejected(where, f"duplicate id {doc.id[:80]!r} with different content (first at {prev[1]})")
+            reason = f"duplicate id {doc.id[:80]!r} with different content (first at {prev[1]})"
+            yield where, Rejected(where, reason)
             continue
-        yield item
+        yield where, item
 
 
 def coerce_documents(docs: Iterable[Document | Mapping[str, Any]]) -> Iterator[Item]:

@@ -23,6 +23,29 @@ MAX_DOCUMENT_PAGES = 2000
 MAX_CLUSTER_PAGES = 500
 
 
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def isolate(text: str) -> Markup:
+    """Escape ``text``; if it holds bidi controls (e.g. U+202E), isolate it in ``<bdi>``
+    so it cannot reverse the page text around it.
+
+    >>> str(isolate("a<b")), str(isolate("x\u202ey"))
+    ('a&lt;b', '<bdi>x\u202ey</bdi>')
+    """
+    escaped = escape(text)
+    if _BIDI_CONTROLS.search(text):
+        return Markup(f"<bdi>{escaped}</bdi>")
+    return escaped
+
+
+def _finalize(value: Any) -> Any:
+    """Every ``{{ value }}`` in a template: plain strings with bidi controls are isolated."""
+    if isinstance(value, str) and not isinstance(value, Markup) and _BIDI_CONTROLS.search(value):
+        return isolate(value)
+    return value
+
+
 def template_env() -> Environment:
     """The Jinja2 environment shared by the report and the web UI (autoescape on)."""
     env = Environment(
@@ -30,6 +53,7 @@ def template_env() -> Environment:
         autoescape=select_autoescape(["html", "xml"], default=True),
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_finalize,
     )
     env.filters["date"] = format_date
     env.filters["pct"] = lambda x: f"{100 * float(x or 0):.0f}%"
@@ -65,10 +89,10 @@ def highlight(text: str, spans: Sequence[tuple[int, int, str]]) -> Markup:
         start = max(start, pos)
         if end <= start:
             continue
-        out.append(str(escape(text[pos:start])))
-        out.append(f'<mark class="{escape(css)}">{escape(text[start:end])}</mark>')
+        out.append(str(isolate(text[pos:start])))
+        out.append(f'<mark class="{escape(css)}">{isolate(text[start:end])}</mark>')
         pos = end
-    out.append(str(escape(text[pos:])))
+    out.append(str(isolate(text[pos:])))
     return Markup("".join(out))
 
 
@@ -123,13 +147,13 @@ def highlight_edits(text: str, start: int, end: int, marks: Sequence[tuple[int, 
         e = min(e, end)
         if e < s or (e == s and css != "ins-point"):
             continue
-        out.append(str(escape(text[pos:s])))
+        out.append(str(isolate(text[pos:s])))
         if css == "ins-point":
             out.append(f'<mark class="del-point" title="{escape(title)}">⁁</mark>')
         else:
-            out.append(f'<mark class="{escape(css)}" title="{escape(title)}">{escape(text[s:e])}</mark>')
+            out.append(f'<mark class="{escape(css)}" title="{escape(title)}">{isolate(text[s:e])}</mark>')
         pos = e
-    out.append(str(escape(text[pos:end])))
+    out.append(str(isolate(text[pos:end])))
     return Markup("".join(out))
 
 

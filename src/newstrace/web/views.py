@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from markupsafe import Markup, escape
+from newstrace.report import isolate
 
 from newstrace.provenance import word_alignment
 
@@ -78,16 +79,16 @@ def _inner_markup(text: str, start: int, end: int, inner: Sequence[dict[str, Any
         s, e = max(x["s"], pos), x["e"]
         if s > x["s"] and x["e"] > x["s"]:
             continue  # overlaps an earlier mark
-        out.append(str(escape(text[pos:s])))
+        out.append(str(isolate(text[pos:s])))
         title = escape(x["title"])
         kind = escape(x["kind"])
         if e <= s:
             out.append(f'<span class="gap {kind}" title="{title}" aria-label="{title}">⁁</span>')
             continue
         tag = "del" if x.get("side") == "left" else "ins"
-        out.append(f'<{tag} class="ed {kind}" title="{title}">{escape(text[s:e])}</{tag}>')
+        out.append(f'<{tag} class="ed {kind}" title="{title}">{isolate(text[s:e])}</{tag}>')
         pos = e
-    out.append(str(escape(text[pos:end])))
+    out.append(str(isolate(text[pos:end])))
     return "".join(out)
 
 
@@ -107,7 +108,7 @@ def mark_text(
     out: list[str] = []
     pos = 0
     for s, e, p in _flatten(regions):
-        out.append(str(escape(text[pos:s])))
+        out.append(str(isolate(text[pos:s])))
         attrs = f' class="{escape(p.get("cls", ""))}"'
         if p.get("id"):
             attrs += f' id="{escape(p["id"])}"'
@@ -125,7 +126,7 @@ def mark_text(
         out.append(_inner_markup(text, s, e, [x for x in inner if s <= x["s"] < e or x["s"] == e == x["e"]]))
         out.append("</span>")
         pos = e
-    out.append(str(escape(text[pos:])))
+    out.append(str(isolate(text[pos:])))
     return Markup("".join(out))
 
 
@@ -398,11 +399,11 @@ def snippet(text: str, q: str, width: int = 90) -> Markup:
     s, e = max(0, i - width), min(len(text), i + len(q) + width)
     return Markup(
         ("…" if s > 0 else "")
-        + escape(text[s:i])
+        + isolate(text[s:i])
         + Markup("<mark>")
-        + escape(text[i : i + len(q)])
+        + isolate(text[i : i + len(q)])
         + Markup("</mark>")
-        + escape(text[i + len(q) : e])
+        + isolate(text[i + len(q) : e])
         + ("…" if e < len(text) else "")
     )
 
