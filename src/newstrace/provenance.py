@@ -17,6 +17,7 @@ from datetime import datetime
 from difflib import SequenceMatcher
 from typing import Any
 
+import numba as nb
 import numpy as np
 
 from newstrace.model import Passage
@@ -158,6 +159,108 @@ def extend_to_sentence_edges(
     return (c0, c1), (s0, s1)
 
 
+#: Above this many cells the compiled LCS gives way to difflib (memory bound).
+_LCS_MAX_CELLS = 4_000_000
+
+
+@nb.njit(cache=True, nogil=True)
+def _lcs_ops(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Longest common subsequence of two int sequences, as a list of ops.
+
+    Returns rows ``(op, i, j)``: op 0 = match a[i] with b[j], 1 = delete a[i],
+    2 = insert b[j], in order. O(len(a) * len(b)) time and memory.
+    """
+    n = a.shape[0]
+    m = b.shape[0]
+    dp = np.zeros((n + 1, m + 1), dtype=np.int32)
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            if a[i] == b[j]:
+                dp[i, j] = dp[i + 1, j + 1] + 1
+            elif dp[i + 1, j] >= dp[i, j + 1]:
+                dp[i, j] = dp[i + 1, j]
+            else:
+                dp[i, j] = dp[i, j + 1]
+    out = np.empty((n + m, 3), dtype=np.int64)
+    k = 0
+    i = 0
+    j = 0
+    while i < n and j < m:
+        if a[i] == b[j]:
+            out[k, 0] = 0
+            out[k, 1] = i
+            out[k, 2] = j
+            i += 1
+            j += 1
+        elif dp[i + 1, j] >= dp[i, j + 1]:
+            out[k, 0] = 1
+            out[k, 1] = i
+            out[k, 2] = j
+            i += 1
+        else:
+            out[k, 0] = 2
+            out[k, 1] = i
+            out[k, 2] = j
+            j += 1
+        k += 1
+    while i < n:
+        out[k, 0] = 1
+        out[k, 1] = i
+        out[k, 2] = j
+        i += 1
+        k += 1
+    while j < m:
+        out[k, 0] = 2
+        out[k, 1] = i
+        out[k, 2] = j
+        j += 1
+        k += 1
+    return out[:k]
+
+
+def _word_opcodes(src: Sequence[str], cpy: Sequence[str]) -> list[tuple[str, int, int, int, int]]:
+    """difflib-style opcodes (equal/replace/delete/insert) turning ``src`` into ``cpy``.
+
+    Identical sequences take a fast path; otherwise a compiled LCS (difflib for huge
+    passages). Adjacent deletions and insertions between two matches form a replace.
+
+    >>> _word_opcodes(["a", "b", "c"], ["a", "x", "c", "d"])
+    [('equal', 0, 1, 0, 1), ('replace', 1, 2, 1, 2), ('equal', 2, 3, 2, 3), ('insert', 3, 3, 3, 4)]
+    """
+    n, m = len(src), len(cpy)
+    if list(src) == list(cpy):
+        return [("equal", 0, n, 0, m)] if n else []
+    if n * m > _LCS_MAX_CELLS:
+        sm = SequenceMatcher(None, list(src), list(cpy), autojunk=False)
+        return [tuple(op) for op in sm.get_opcodes()]  # type: ignore[misc]
+    vocab: dict[str, int] = {}
+    a = np.array([vocab.setdefault(w, len(vocab)) for w in src], dtype=np.int64)
+    b = np.array([vocab.setdefault(w, len(vocab)) for w in cpy], dtype=np.int64)
+    ops = _lcs_ops(a, b).tolist()
+    out: list[tuple[str, int, int, int, int]] = []
+    i = j = 0
+    k = 0
+    while k < len(ops):
+        if ops[k][0] == 0:
+            i0, j0 = i, j
+            while k < len(ops) and ops[k][0] == 0:
+                i += 1
+                j += 1
+                k += 1
+            out.append(("equal", i0, i, j0, j))
+        else:
+            i0, j0 = i, j
+            while k < len(ops) and ops[k][0] != 0:
+                if ops[k][0] == 1:
+                    i += 1
+                else:
+                    j += 1
+                k += 1
+            tag = "replace" if i > i0 and j > j0 else ("delete" if i > i0 else "insert")
+            out.append((tag, i0, i, j0, j))
+    return out
+
+
 def word_alignment(
     copy_text: str,
     copy_span: tuple[int, int],
@@ -188,7 +291,7 @@ def word_alignment(
         )
     cw = _words(copy_text, *copy_span)
     sw = _words(source_text, *source_span)
-    sm = SequenceMatcher(None, [w for _, _, w in sw], [w for _, _, w in cw], autojunk=False)
+    opcodes = _word_opcodes([w for _, _, w in sw], [w for _, _, w in cw])
     matches: list[tuple[int, int, int, int]] = []
     edits: list[dict[str, Any]] = []
 
@@ -207,7 +310,7 @@ def word_alignment(
             }
         )
 
-    for tag, i1, i2, j1, j2 in sm.get_opcodes():
+    for tag, i1, i2, j1, j2 in opcodes:
         if tag == "equal":
             for k in range(i2 - i1):
                 s, c = sw[i1 + k], cw[j1 + k]
