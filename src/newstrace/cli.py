@@ -166,17 +166,39 @@ def ingest(
 
 @app.command()
 def index(
-    db: Path = DbOption,
+    db: Optional[Path] = typer.Option(None, "--db", help="The newstrace database file (DuckDB)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only the summary line."),
+    engine: str = typer.Option("duckdb", "--engine", help="duckdb (embedded) or spark."),
+    input_paths: list[str] = typer.Option(
+        [], "--input", help="With --engine spark: JSONL or Parquet input (repeatable)."
+    ),
+    out: Optional[str] = typer.Option(
+        None, "--out", help="With --engine spark: output folder (one Parquet folder per table)."
+    ),
+    master: str = typer.Option("local[2]", "--master", help="With --engine spark: Spark master URL."),
 ) -> None:
-    """Fingerprint, find candidate pairs, align and cluster the documents not yet indexed.
+    """Fingerprint, find candidate pairs, align, cluster and attribute new documents.
 
     Incremental: old pairs are never re-aligned. Safe to interrupt; run again to resume.
+    With --engine spark the same pipeline runs on Spark and writes Parquet; load it
+    with `newstrace load-parquet OUT --db FILE` for trace, report and serve.
 
     Example:
 
         newstrace index --db news.duckdb
+        newstrace index --engine spark --input articles.jsonl --out spark-out/
     """
+    if engine not in ("duckdb", "spark"):
+        raise UserError(f"--engine {engine!r}: expected duckdb or spark")
+    if engine == "spark":
+        if not input_paths or not out:
+            raise UserError("--engine spark needs --input PATH and --out DIR")
+        from newstrace.cli_spark import spark_index
+
+        spark_index(input_paths, out, master=master, quiet=quiet)
+        return
+    if db is None:
+        raise UserError("--db is required (the database to index)")
     with _open_index(db) as idx, progress_bar(not quiet) as bar:
         report = idx.build(progress=bar)
         stats = idx.stats()

@@ -26,6 +26,39 @@ class ClusterMember:
     end: int
 
 
+class SegmentSweep:
+    """Assigns spans, fed in (doc, start, -end) order, to segments of their document.
+
+    A span joins the current segment when it overlaps it by at least
+    ``SAME_SEGMENT_OVERLAP`` of the shorter of the two; the segment then grows to
+    cover it. Both engines use this one rule (DuckDB in ``cluster_passages``, Spark
+    per partition).
+
+    >>> sweep = SegmentSweep()
+    >>> [sweep.add(*span) for span in [(1, 0, 100), (1, 10, 90), (1, 95, 200), (2, 0, 5)]]
+    [False, True, False, False]
+    >>> sweep.number, sweep.end
+    (0, 5)
+    """
+
+    def __init__(self) -> None:
+        self.doc = self.start = self.end = -1
+        self.number = -1  # segment number within the current document
+
+    def add(self, doc: int, start: int, end: int) -> bool:
+        """Feed one span; True when it joined the current segment, False when it opened one."""
+        if doc == self.doc:
+            overlap = min(self.end, end) - start
+            if overlap > 0 and overlap >= SAME_SEGMENT_OVERLAP * min(end - start, self.end - self.start):
+                self.end = max(self.end, end)
+                return True
+            self.number += 1
+        else:
+            self.number = 0
+        self.doc, self.start, self.end = doc, start, end
+        return False
+
+
 class _UnionFind:
     def __init__(self, n: int) -> None:
         self.parent = list(range(n))
@@ -77,20 +110,15 @@ def cluster_passages(
     seg_doc: list[int] = []
     seg_start: list[int] = []
     seg_end: list[int] = []
-    cur_doc = cur_s = cur_e = -1
+    sweep = SegmentSweep()
     for idx in order.tolist():
         d, s, e = int(docs[idx]), int(starts[idx]), int(ends[idx])
-        if d == cur_doc:
-            overlap = min(cur_e, e) - s
-            if overlap > 0 and overlap >= SAME_SEGMENT_OVERLAP * min(e - s, cur_e - cur_s):
-                cur_e = max(cur_e, e)
-                seg_end[-1] = cur_e
-                seg_of_span[idx] = len(seg_doc) - 1
-                continue
-        cur_doc, cur_s, cur_e = d, s, e
-        seg_doc.append(d)
-        seg_start.append(s)
-        seg_end.append(e)
+        if sweep.add(d, s, e):
+            seg_end[-1] = sweep.end
+        else:
+            seg_doc.append(d)
+            seg_start.append(s)
+            seg_end.append(e)
         seg_of_span[idx] = len(seg_doc) - 1
     uf = _UnionFind(len(seg_doc))
     for p in range(n):

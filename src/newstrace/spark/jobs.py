@@ -130,7 +130,10 @@ def _parse_records(
     for batch in batches:
         cols: dict[str, list[Any]] = {name: [] for name in _PARSED_ARROW.names}
 
-        def add(line: int, where: str, reason: str | None, doc: Any = None) -> None:
+        def add(
+            line: int, where: str, reason: str | None, doc: Any = None,
+            cols: dict[str, list[Any]] = cols,
+        ) -> None:
             cols["_line"].append(line)
             cols["where"].append(where)
             cols["reason"].append(reason)
@@ -156,7 +159,7 @@ def _parse_records(
             records: list[Any] = batch.column("value").to_pylist()
         else:
             records = batch.drop_columns(["_line"]).to_pylist()
-        for line, raw in zip(lines, records):
+        for line, raw in zip(lines, records, strict=True):
             where = f"{source} {unit} {line}"
             if jsonl:
                 if raw is None or not raw.strip():
@@ -189,7 +192,7 @@ def _fingerprint(batches: Iterator[pa.RecordBatch], params: Params) -> Iterator[
         keys = batch.column("doc_key").to_pylist()
         texts = batch.column("text").to_pylist()
         out: dict[str, list[Any]] = {n: [] for n in _TOKENS_ARROW.names}
-        for key, text in zip(keys, texts):
+        for key, text in zip(keys, texts, strict=True):
             tok = tokenize_text(text, params.stem)
             hashes = document_fingerprints(tok, params.ngram_tokens)
             out["doc_key"].append(key)
@@ -273,29 +276,20 @@ def _align(batches: Iterator[pa.RecordBatch], params: Params) -> Iterator[pa.Rec
 def _segments(batches: Iterator[pa.RecordBatch], overlap_share: float) -> Iterator[pa.RecordBatch]:
     """Spans sorted by (doc, start, -end) within the partition -> segment id per span.
 
-    The sweep of ``newstrace.cluster.cluster_passages``: a span joins the current
-    segment of its document when it overlaps it by at least ``overlap_share`` of the
-    shorter of the two; the segment then grows to cover it.
+    The same ``newstrace.cluster.SegmentSweep`` that ``cluster_passages`` uses
+    (``overlap_share`` is its ``SAME_SEGMENT_OVERLAP``, passed for the record).
     """
-    cur_doc = cur_s = cur_e = -1
-    seg_index = -1
+    from newstrace.cluster import SegmentSweep
+
+    sweep = SegmentSweep()
     for batch in batches:
         docs = batch.column("doc_key").to_numpy().tolist()
         starts = batch.column("start").to_numpy().tolist()
         ends = batch.column("end").to_numpy().tolist()
         seg = np.empty(len(docs), dtype=np.int64)
-        for i, (d, s, e) in enumerate(zip(docs, starts, ends)):
-            if d == cur_doc:
-                overlap = min(cur_e, e) - s
-                if overlap > 0 and overlap >= overlap_share * min(e - s, cur_e - cur_s):
-                    cur_e = max(cur_e, e)
-                    seg[i] = (d << SEG_BITS) | seg_index
-                    continue
-                seg_index += 1
-            else:
-                seg_index = 0
-            cur_doc, cur_s, cur_e = d, s, e
-            seg[i] = (d << SEG_BITS) | seg_index
+        for i, (d, s, e) in enumerate(zip(docs, starts, ends, strict=True)):
+            sweep.add(d, s, e)
+            seg[i] = (d << SEG_BITS) | sweep.number
         yield pa.record_batch(
             [batch.column("passage_id"), batch.column("side"), pa.array(seg, pa.int64())],
             schema=_SEGMENTS_ARROW,
@@ -305,7 +299,9 @@ def _segments(batches: Iterator[pa.RecordBatch], overlap_share: float) -> Iterat
 # ------------------------------------------------------------------------------ graph
 
 
-def connected_components(edges: DataFrame, max_rounds: int = 64) -> DataFrame:
+def connected_components(
+    edges: DataFrame, max_rounds: int = 64, stats: dict[str, Any] | None = None
+) -> DataFrame:
     """Connected components of an undirected graph given as ``edges(src, dst)`` (longs).
 
     Large-star / small-star rounds (Kiveris et al., "Connected Components in
@@ -328,7 +324,7 @@ def connected_components(edges: DataFrame, max_rounds: int = 64) -> DataFrame:
         .distinct()
         .localCheckpoint()
     )
-    for _ in range(max_rounds):
+    for rounds in range(1, max_rounds + 1):  # noqa: B007 - reported in stats
         # large star: each node u links its larger neighbours to min(N(u) + u)
         both = e.union(e.select(F.col("dst").alias("src"), F.col("src").alias("dst")))
         low = both.groupBy("src").agg(F.least(F.min("dst"), F.col("src")).alias("m"))
@@ -350,10 +346,14 @@ def connected_components(edges: DataFrame, max_rounds: int = 64) -> DataFrame:
         )
         # a set of stars: every leaf has one edge, and no centre is a leaf
         fan = e.groupBy("src").count().where("count > 1").limit(1).count()
-        if not fan and not e.join(e.select(F.col("src").alias("dst")), "dst", "leftsemi").limit(1).count():
+        if not fan and not e.join(
+            e.select(F.col("src").alias("dst")).distinct(), "dst", "leftsemi"
+        ).limit(1).count():
             break
-    else:  # pragma: no cover - needs a graph with > 2**64 nodes
+    else:  # pragma: no cover - O(log^2 n) rounds are needed; 64 is far beyond any corpus
         raise RuntimeError("connected components did not converge")
+    if stats is not None:
+        stats["rounds"] = rounds
     labels = e.select(F.col("src").alias("node"), F.col("dst").alias("label"))
     return (
         nodes.join(labels, "node", "left")
@@ -502,7 +502,10 @@ def run_pipeline(
             raw = spark.read.parquet(p)
         raw = _with_line_numbers(raw)
         source = _local(p)
-        fn = (lambda it, s=source: _parse_records(it, s, field_map, kind == "jsonl"))
+
+        def fn(it: Iterator[pa.RecordBatch], s: str = source) -> Iterator[pa.RecordBatch]:
+            return _parse_records(it, s, field_map, kind == "jsonl")
+
         parsed = raw.repartition(n_parts).mapInArrow(fn, _PARSED)
         parsed = parsed.withColumn("_line", F.col("_line") + F.lit(line_base))
         parsed_parts.append(parsed)
