@@ -164,3 +164,49 @@ def test_alignment_of_a_text_with_itself_covers_it():
     for text in list(ORIGINALS.values())[:10]:
         ps = align_texts(text, text)
         assert coverage(text, [(p.a_start, p.a_end) for p in ps]) > 0.97
+
+
+# -- sentence stage, summaries, overlap filtering (PAN-style obfuscation) -----------------
+
+REWORDED_SRC = (
+    "The regional water board approved a plan to rebuild the old northern reservoir dam. "
+    "Engineers warned that cracks in the concrete wall had widened during the winter floods. "
+    "Farmers downstream depend on the reservoir for irrigation during the dry summer months. "
+    "The rebuilding work is expected to cost about forty million euros over three years. "
+    "Local councillors asked the national government to share the cost of the repairs."
+)
+# words shuffled and replaced inside each sentence, two sentences swapped: no long exact runs
+# (sentences left nearly intact are the exact-run stage's job, not this one's)
+REWORDED_COPY = (
+    "A scheme to rebuild the northern old dam of the reservoir was backed by the regional water board. "
+    "Cracks in the wall of concrete had grown in winter floods, engineers cautioned. "
+    "For watering in the dry months of summer, farmers downstream rely on this reservoir. "
+    "Councillors from the area urged national government to share repair cost. "
+    "Rebuilding job should cost forty million euros or so over three years."
+)
+
+
+def test_reworded_and_shuffled_sentences_found_by_the_sentence_stage():
+    ps = align_texts(REWORDED_SRC, REWORDED_COPY)
+    assert ps, "reworded passage not found"
+    assert coverage(REWORDED_SRC, [(p.a_start, p.a_end) for p in ps]) > 0.8
+    assert coverage(REWORDED_COPY, [(p.b_start, p.b_end) for p in ps]) > 0.8
+    off = DEFAULT_PARAMS.with_overrides(sent_min_seeds=0)
+    assert not align_texts(REWORDED_SRC, REWORDED_COPY, off)  # exact runs alone miss it
+
+
+def test_a_repeated_source_paragraph_is_reported_once():
+    para = SOURCE.split("\n\n")[0]
+    other = ORIGINALS["orig-20"].split("\n\n")[0]
+    src = para + "\n\n" + other + "\n\n" + para  # the source repeats the paragraph
+    ps = align_texts(para, src)
+    assert len(ps) == 1  # the same text of A is not aligned twice
+
+
+def test_adjacent_swapped_sentences_are_not_merged_across():
+    s1 = "The minister opened the new hospital wing on Monday morning with local doctors and nurses present."
+    s2 = "Patients will be moved into the forty new beds next month once the last safety checks are complete."
+    ps = align_texts(s1 + " " + s2, s2 + " " + s1)
+    assert len(ps) == 2
+    for p in ps:
+        assert (p.a_start == 0) != (p.b_start == 0)

@@ -19,6 +19,22 @@ Seed, chain, merge, filter -- all on token ids, in a compiled (numba) loop:
    the same event, written independently, apart: they share names and short
    phrases, not dense runs of text.
 
+6. **Sentence stage** (reworded, shuffled or translated text, where exact runs
+   are short): two sentences are similar when they share ``sent_min_shared``
+   content words and their weighted Dice coefficient (weights log(1 + sentences /
+   occurrences), per document) is at least ``sent_min_dice``; only pairs near the
+   best match of both their sentences are kept, nearly equal ones are left to the
+   exact runs. Similar pairs within ``sent_max_gap`` sentences (B may step back a
+   little: sentences get reordered) are chained; a dense chain of
+   ``sent_min_seeds`` pairs, at least 3 x ``min_matched_tokens`` long, is a passage.
+7. **Union and overlap filter**: passages that overlap (or touch, in the same
+   order) on both sides are merged, unless that grows one side only; a passage
+   lying mostly inside a stronger one on either side is dropped (a repeated
+   source paragraph or a coincidental phrase is not reported twice).
+8. **Summaries**: passages within ``summary_gap_tokens`` of each other in A whose B
+   span is ``summary_ratio`` times longer (and not aligned elsewhere) are merged
+   into one: a few sentences condensing a longer text.
+
 The work per pair is roughly linear in the number of seeds (bounded by the
 occurrence cap), not quadratic in document length.
 """
@@ -146,6 +162,7 @@ def _match_sorted(
     return k
 
 
+_ONE_SIDED_GROWTH = 10  # a union growing one side by this much, the other not, is refused
 _ONE_SIDED_GAP = 3  # a gap this small on one side makes the other side's gap an insertion
 
 
@@ -164,6 +181,345 @@ def _gap_aligned_elsewhere(
         if oa >= _ONE_SIDED_GAP or ob >= _ONE_SIDED_GAP:
             return True
     return False
+
+
+_SENT_STRONG = 0.5  # shorter chains (down to 2 pairs) pass when this similar on average
+_SENT_COVER = 0.6  # share of a sentence chain's span (each side) made of matching sentences
+_SENT_NEAR_BEST = 0.7  # a sentence pair is kept when this close to both sentences' best match
+_SENT_BACK = 2  # a chained sentence pair may step back this many sentences in B
+_SENT_VERBATIM = 0.9  # sentence pairs this similar are left to the exact-run stage
+_SENT_MAX_TOKENS = 60  # longer "sentences" (lists, unpunctuated text) are cut into pieces
+
+
+@nb.njit(cache=True, nogil=True)
+def _sentences(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sentence of each token, sentence start tokens (ns + 1 entries), content words per sentence."""
+    n = flags.shape[0]
+    sid = np.empty(n, dtype=np.int64)
+    bounds = np.empty(n + 1, dtype=np.int64)
+    s = -1
+    for i in range(n):
+        if i == 0 or (flags[i] & 2) != 0 or i - bounds[s] >= _SENT_MAX_TOKENS:
+            s += 1
+            bounds[s] = i
+        sid[i] = s
+    ns = s + 1
+    bounds[ns] = n
+    content = np.zeros(ns, dtype=np.int64)
+    for i in range(n):
+        if (flags[i] & 1) == 0:
+            content[sid[i]] += 1
+    return sid, bounds[: ns + 1].copy(), content
+
+
+@nb.njit(cache=True, nogil=True)
+def _word_weights(
+    uv: np.ndarray, up: np.ndarray, sid: np.ndarray, ns: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Content-word weights log(1 + sentences / occurrences) and their sum per sentence."""
+    w = np.zeros(sid.shape[0], dtype=np.float64)
+    wsum = np.zeros(ns, dtype=np.float64)
+    n = uv.shape[0]
+    t = 0
+    while t < n:
+        t2 = t
+        while t2 < n and uv[t2] == uv[t]:
+            t2 += 1
+        v = np.log(1.0 + ns / (t2 - t))
+        for u in range(t, t2):
+            w[up[u]] = v
+            wsum[sid[up[u]]] += v
+        t = t2
+    return w, wsum
+
+
+@nb.njit(cache=True, nogil=True)
+def _sentence_passages(
+    si: np.ndarray,
+    sj: np.ndarray,
+    k_uni: int,
+    a_flags: np.ndarray,
+    b_flags: np.ndarray,
+    a_uv: np.ndarray,
+    a_up: np.ndarray,
+    b_uv: np.ndarray,
+    b_up: np.ndarray,
+    min_shared: int,
+    min_dice: float,
+    gap_s: int,
+    min_seeds: int,
+    min_tokens: int,
+) -> np.ndarray:
+    """Passages from runs of similar sentences (reworded, shuffled or translated text).
+
+    Two sentences are similar when they share ``min_shared`` content words and
+    their Dice coefficient over content words is at least ``min_dice``. Similar
+    sentence pairs that follow each other on both sides within ``gap_s``
+    sentences are chained; a chain of ``min_seeds`` pairs, ``min_tokens`` long on
+    each side, is a passage.
+    Rows as in ``align_token_ids``; ``matched`` counts shared content words.
+    """
+    empty = np.zeros((0, 5), dtype=np.int64)
+    if k_uni == 0 or min_seeds <= 0:
+        return empty
+    sid_a, bnd_a, cnt_a = _sentences(a_flags)
+    sid_b, bnd_b, cnt_b = _sentences(b_flags)
+    wa, wsum_a = _word_weights(a_uv, a_up, sid_a, cnt_a.shape[0])
+    wb, wsum_b = _word_weights(b_uv, b_up, sid_b, cnt_b.shape[0])
+    nsb = cnt_b.shape[0]
+    keys = np.empty(k_uni, dtype=np.int64)
+    for t in range(k_uni):
+        keys[t] = sid_a[si[t]] * nsb + sid_b[sj[t]]
+    korder = np.argsort(keys, kind="mergesort")
+    keys = keys[korder]
+    # similar sentence pairs, in (sa, sb) order
+    pa = np.empty(k_uni, dtype=np.int64)
+    pb = np.empty(k_uni, dtype=np.int64)
+    pc = np.empty(k_uni, dtype=np.int64)
+    pd = np.empty(k_uni, dtype=np.float64)
+    ns = 0
+    t = 0
+    while t < k_uni:
+        t2 = t
+        while t2 < k_uni and keys[t2] == keys[t]:
+            t2 += 1
+        c = t2 - t
+        sa = keys[t] // nsb
+        sb = keys[t] - sa * nsb
+        lim = cnt_a[sa] if cnt_a[sa] < cnt_b[sb] else cnt_b[sb]
+        if c > lim:
+            c = lim
+        if c >= min_shared:
+            shared = 0.0
+            for u in range(t, t2):
+                q = korder[u]
+                shared += wa[si[q]] + wb[sj[q]]
+            dice = shared / (wsum_a[sa] + wsum_b[sb])
+            if dice > 1.0:
+                dice = 1.0
+            if dice >= min_dice:
+                pa[ns] = sa
+                pb[ns] = sb
+                pc[ns] = c
+                pd[ns] = dice
+                ns += 1
+        t = t2
+    # keep pairs near the best match of both their sentences: a sentence is reused
+    # about once (a coincidental second match next to a copied sentence would
+    # stretch the passage), though one sentence may condense two. Nearly equal
+    # sentences are left to the exact-run stage.
+    best_a = np.zeros(cnt_a.shape[0], dtype=np.float64)
+    best_b = np.zeros(nsb, dtype=np.float64)
+    for x in range(ns):
+        best_a[pa[x]] = max(best_a[pa[x]], pd[x])
+        best_b[pb[x]] = max(best_b[pb[x]], pd[x])
+    m = 0
+    for x in range(ns):
+        if (pd[x] >= _SENT_NEAR_BEST * best_a[pa[x]] and pd[x] >= _SENT_NEAR_BEST * best_b[pb[x]]
+                and pd[x] < _SENT_VERBATIM):
+            pa[m] = pa[x]
+            pb[m] = pb[x]
+            pc[m] = pc[x]
+            pd[m] = pd[x]
+            m += 1
+    ns = m
+    if ns < 2:
+        return empty
+    # chain: a predecessor precedes in A and lies near in B (either direction: PAN's
+    # random obfuscation and human rewriting reorder sentences)
+    score = np.empty(ns, dtype=np.float64)
+    prev = np.full(ns, -1, dtype=np.int64)
+    for x in range(ns):
+        best = pd[x]
+        bp = -1
+        for p in range(x - 1, -1, -1):
+            da = pa[x] - pa[p]
+            if da > gap_s or x - p > 512:
+                break
+            db = pb[x] - pb[p]
+            if db < 0:
+                db = -db  # sentences may be reordered inside a reused passage (a little)
+                if db > _SENT_BACK:
+                    continue
+            if db > gap_s or (da == 0 and db == 0):
+                continue
+            big = da if da > db else db
+            s = score[p] + pd[x] - 0.1 * (big - 1)
+            if s > best:
+                best = s
+                bp = p
+        score[x] = best
+        prev[x] = bp
+    by_score = np.argsort(-score, kind="mergesort")
+    used = np.zeros(ns, dtype=np.bool_)
+    out = np.empty((ns, 5), dtype=np.int64)
+    no = 0
+    for t in range(ns):
+        x = by_score[t]
+        if used[x]:
+            continue
+        n_seeds = 0
+        matched = 0
+        dsum = 0.0
+        a0 = pa[x]
+        a1 = pa[x]
+        b0 = pb[x]
+        b1 = pb[x]
+        cur = x
+        while cur != -1 and not used[cur]:
+            used[cur] = True
+            n_seeds += 1
+            matched += pc[cur]
+            dsum += pd[cur]
+            a0 = min(a0, pa[cur])
+            a1 = max(a1, pa[cur])
+            b0 = min(b0, pb[cur])
+            b1 = max(b1, pb[cur])
+            cur = prev[cur]
+        if n_seeds < min_seeds and not (n_seeds >= 2 and dsum >= n_seeds * _SENT_STRONG):
+            continue
+        # reuse is dense: most sentences of A's span match (same-event reporting
+        # paraphrases a sentence here and there); B may be condensed (a summary)
+        if n_seeds < _SENT_COVER * (a1 - a0 + 1) or n_seeds < 0.5 * _SENT_COVER * (b1 - b0 + 1):
+            continue
+        if min(bnd_a[a1 + 1] - bnd_a[a0], bnd_b[b1 + 1] - bnd_b[b0]) < min_tokens:
+            continue  # a couple of short look-alike sentences: topic, not reuse
+        out[no, 0] = bnd_a[a0]
+        out[no, 1] = bnd_a[a1 + 1]
+        out[no, 2] = bnd_b[b0]
+        out[no, 3] = bnd_b[b1 + 1]
+        out[no, 4] = matched
+        no += 1
+    return out[:no]
+
+
+@nb.njit(cache=True, nogil=True)
+def _one_sided(ga: int, gb: int) -> bool:
+    return (ga >= _ONE_SIDED_GROWTH and gb < _ONE_SIDED_GAP) or (
+        gb >= _ONE_SIDED_GROWTH and ga < _ONE_SIDED_GAP)
+
+
+@nb.njit(cache=True, nogil=True)
+def _union_overlapping(rows: np.ndarray) -> np.ndarray:
+    """Merge passages that overlap (or touch) on both sides; drop ones that repeat a side.
+
+    A passage overlapping a stronger one by more than half of its own length on
+    either side is the same text aligned a second time (a repeated source
+    paragraph, a coincidental phrase inside a reused passage): it is dropped.
+    """
+    n = rows.shape[0]
+    if n <= 1:
+        return rows
+    r = rows.copy()
+    alive = np.ones(n, dtype=np.bool_)
+    changed = True
+    while changed:
+        changed = False
+        for x in range(n):
+            if not alive[x]:
+                continue
+            for y in range(n):
+                if y == x or not alive[y]:
+                    continue
+                oa = min(r[x, 1], r[y, 1]) - max(r[x, 0], r[y, 0])
+                ob = min(r[x, 3], r[y, 3]) - max(r[x, 2], r[y, 2])
+                if oa >= 0 and ob >= 0:
+                    if (oa == 0 or ob == 0) and (r[x, 0] < r[y, 0]) != (r[x, 2] < r[y, 2]):
+                        continue  # adjacent but crossing: swapped sentences, two passages
+                    # the union must grow both sides alike: growth on one side only
+                    # is a second, coincidental match next to the passage
+                    ua = max(r[x, 1], r[y, 1]) - min(r[x, 0], r[y, 0])
+                    ub = max(r[x, 3], r[y, 3]) - min(r[x, 2], r[y, 2])
+                    if _one_sided(ua - (r[x, 1] - r[x, 0]), ub - (r[x, 3] - r[x, 2])) or _one_sided(
+                            ua - (r[y, 1] - r[y, 0]), ub - (r[y, 3] - r[y, 2])):
+                        continue
+                    r[x, 0] = min(r[x, 0], r[y, 0])
+                    r[x, 1] = max(r[x, 1], r[y, 1])
+                    r[x, 2] = min(r[x, 2], r[y, 2])
+                    r[x, 3] = max(r[x, 3], r[y, 3])
+                    r[x, 4] = r[x, 4] + r[y, 4]
+                    alive[y] = False
+                    changed = True
+    for x in range(n):
+        if not alive[x]:
+            continue
+        for y in range(n):
+            if y == x or not alive[y]:
+                continue
+            # y stronger than x (ties: the earlier one wins)
+            if r[y, 4] < r[x, 4] or (r[y, 4] == r[x, 4] and y > x):
+                continue
+            oa = min(r[x, 1], r[y, 1]) - max(r[x, 0], r[y, 0])
+            ob = min(r[x, 3], r[y, 3]) - max(r[x, 2], r[y, 2])
+            if 2 * oa > r[x, 1] - r[x, 0] or 2 * ob > r[x, 3] - r[x, 2]:
+                alive[x] = False
+                break
+    m = 0
+    for x in range(n):
+        if alive[x]:
+            m += 1
+    out = np.empty((m, 5), dtype=np.int64)
+    m = 0
+    for x in range(n):
+        if alive[x]:
+            out[m] = r[x]
+            la = r[x, 1] - r[x, 0]
+            lb = r[x, 3] - r[x, 2]
+            if out[m, 4] > min(la, lb):
+                out[m, 4] = min(la, lb)
+            m += 1
+    order = np.argsort(out[:, 0], kind="mergesort")
+    return out[order]
+
+
+@nb.njit(cache=True, nogil=True)
+def _merge_summaries(rows: np.ndarray, gap_a: int, ratio: float, min_matched: int) -> np.ndarray:
+    """Merge passages that lie close together in A but spread over a much longer span of B.
+
+    That is the shape of a summary (or a digest): a few consecutive sentences of A
+    each condense a different part of B. Such a group becomes one passage when
+    B's span is at least ``ratio`` times A's, and little of the B text between
+    them is aligned elsewhere (that would be reordered paragraphs, not a summary). Rows must be sorted by ``a_lo``.
+    """
+    n = rows.shape[0]
+    if n <= 1 or gap_a <= 0:
+        return rows
+    out = np.empty((n, 5), dtype=np.int64)
+    no = 0
+    x = 0
+    while x < n:
+        a0 = rows[x, 0]
+        a1 = rows[x, 1]
+        b0 = rows[x, 2]
+        b1 = rows[x, 3]
+        m = rows[x, 4]
+        y = x + 1
+        while y < n and rows[y, 0] - a1 <= gap_a:
+            a1 = max(a1, rows[y, 1])
+            b0 = min(b0, rows[y, 2])
+            b1 = max(b1, rows[y, 3])
+            m += rows[y, 4]
+            y += 1
+        elsewhere = 0  # B tokens between them aligned to other parts of A (a reordering)
+        for z in range(n):
+            if z < x or z >= y:
+                ov = min(b1, rows[z, 3]) - max(b0, rows[z, 2])
+                if ov > 0:
+                    elsewhere += ov
+        if (y - x >= 2 and (b1 - b0) >= ratio * (a1 - a0) and m >= min_matched
+                and elsewhere * 5 <= (b1 - b0)):
+            out[no, 0] = a0
+            out[no, 1] = a1
+            out[no, 2] = b0
+            out[no, 3] = b1
+            out[no, 4] = m
+            no += 1
+        else:
+            for z in range(x, y):
+                out[no] = rows[z]
+                no += 1
+        x = y
+    return out[:no]
 
 
 @nb.njit(cache=True, nogil=True)
@@ -229,6 +585,12 @@ def align_token_ids(
     min_matched: int,
     min_density: float,
     snap: int = 4,
+    sent_min_shared: int = 0,
+    sent_min_dice: float = 1.0,
+    sent_max_gap: int = 0,
+    sent_min_seeds: int = 0,
+    summary_gap: int = 0,
+    summary_ratio: float = 2.0,
 ) -> np.ndarray:
     """Core aligner on token ids. Returns int64 rows (a_lo, a_hi, b_lo, b_hi, matched).
 
@@ -239,6 +601,7 @@ def align_token_ids(
     return _align_indexed(
         a_ids, b_ids, a_stop, b_stop, a_uv, a_up, a_bv, a_bp, b_uv, b_up, b_bv, b_bp,
         max_occ, max_gap, merge_gap, min_matched, min_density, snap,
+        sent_min_shared, sent_min_dice, sent_max_gap, sent_min_seeds, summary_gap, summary_ratio,
     )
 
 
@@ -262,6 +625,12 @@ def _align_indexed(
     min_matched: int,
     min_density: float,
     snap: int,
+    sent_min_shared: int,
+    sent_min_dice: float,
+    sent_max_gap: int,
+    sent_min_seeds: int,
+    summary_gap: int,
+    summary_ratio: float,
 ) -> np.ndarray:
     na = a_ids.shape[0]
     nbt = b_ids.shape[0]
@@ -277,7 +646,12 @@ def _align_indexed(
     si = np.empty(k, dtype=np.int64)
     sj = np.empty(k, dtype=np.int64)
     k = _match_sorted(a_uv, a_up, b_uv, b_up, max_occ, si, sj, 0)
+    k_uni = k
     k = _match_sorted(a_bv, a_bp, b_bv, b_bp, max_occ, si, sj, k)
+    sent_rows = _sentence_passages(
+        si, sj, k_uni, a_flags, b_flags, a_uv, a_up, b_uv, b_up, sent_min_shared, sent_min_dice, sent_max_gap,
+        sent_min_seeds, 3 * min_matched,
+    )
     # 2. maximal exact runs along diagonals
     diag = sj - si
     order = np.argsort((diag + na) * (na + 1) + si, kind="mergesort")
@@ -394,7 +768,8 @@ def _align_indexed(
         chains[nc, 4] = matched
         nc += 1
     if nc == 0:
-        return empty
+        return _merge_summaries(_union_overlapping(sent_rows), summary_gap, summary_ratio,
+                            2 * min_matched)
     chains = chains[:nc]
     # 4. merge chains that follow each other on both sides (one pass in A order).
     # A gap on both sides is a rewording: bridged up to max_gap. A gap on one side
@@ -447,7 +822,11 @@ def _align_indexed(
         out[no] = chains[x]
         _snap_to_sentences(out[no], a_flags, b_flags, snap)
         no += 1
-    return out[:no]
+    both = np.empty((no + sent_rows.shape[0], 5), dtype=np.int64)
+    both[:no] = out[:no]
+    both[no:] = sent_rows
+    return _merge_summaries(_union_overlapping(both), summary_gap, summary_ratio,
+                            2 * min_matched)
 
 
 def align_tokens(
@@ -465,6 +844,12 @@ def align_tokens(
         params.min_matched_tokens,
         params.min_density,
         params.snap_tokens,
+        params.sent_min_shared,
+        params.sent_min_dice,
+        params.sent_max_gap,
+        params.sent_min_seeds,
+        params.summary_gap_tokens,
+        params.summary_ratio,
     )
 
 
@@ -518,10 +903,12 @@ def align_texts(
         text on the first side. Empty when nothing passes the filters.
 
     Example:
-        >>> src = "The minister said the Russia deal would cut gas prices by a third next winter, officials confirmed on Monday in Brussels."
-        >>> copy = "The minister stated the Russian Federation deal would cut gas prices by a third next winter, officials confirmed on Monday in Brussels."
-        >>> [(copy[p.b_start:p.b_end][:12]) for p in align_texts(src, copy)]
-        ['The minister']
+        >>> src = ("Russia said on Tuesday it wants to expand gas exports to Asia as well as "
+        ...        "Africa, and the energy ministry expects shipments to rise by a fifth next year.")
+        >>> copy = ("Russian Federation stated on Tuesday it wishes to expand gas exports to Asia "
+        ...         "like Africa, and the energy ministry expects shipments to rise by a fifth next year.")
+        >>> [copy[p.b_start:p.b_end][:18] for p in align_texts(src, copy)]
+        ['Russian Federation']
     """
     params = params or DEFAULT_PARAMS
     ta = tokenize_text(a, params.stem)
@@ -542,6 +929,12 @@ def _align_batch(
     min_matched: int,
     min_density: float,
     snap: int,
+    sent_min_shared: int,
+    sent_min_dice: float,
+    sent_max_gap: int,
+    sent_min_seeds: int,
+    summary_gap: int,
+    summary_ratio: float,
     max_rows: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     n_docs = offsets.shape[0] - 1
@@ -584,6 +977,8 @@ def _align_batch(
             uv[n_uni[b] : n_uni[b + 1]], up[n_uni[b] : n_uni[b + 1]],
             bv[n_bi[b] : n_bi[b + 1]], bp[n_bi[b] : n_bi[b + 1]],
             max_occ, max_gap, merge_gap, min_matched, min_density, snap,
+            sent_min_shared, sent_min_dice, sent_max_gap, sent_min_seeds,
+            summary_gap, summary_ratio,
         )
         k = res.shape[0]
         counts[p] = k
@@ -641,7 +1036,9 @@ def align_many(
     counts, rows = _align_batch(
         ids, stop, offsets, pairs[:, 0].copy(), pairs[:, 1].copy(),
         params.seed_max_occurrences, params.max_gap_tokens, params.merge_gap_tokens,
-        params.min_matched_tokens, params.min_density, params.snap_tokens, max_rows,
+        params.min_matched_tokens, params.min_density, params.snap_tokens,
+        params.sent_min_shared, params.sent_min_dice, params.sent_max_gap,
+        params.sent_min_seeds, params.summary_gap_tokens, params.summary_ratio, max_rows,
     )
     parts = []
     for p in np.nonzero(counts > max_rows)[0].tolist():  # rare: more passages than slots

@@ -40,6 +40,20 @@ class Params:
     """Share of a passage's tokens that must be matched, on each side."""
     snap_tokens: int = 4
     """Extend a passage to the sentence edges when both sides are this close (0: never)."""
+    sent_min_shared: int = 4
+    """Sentence stage: two sentences are similar when they share this many content words..."""
+    sent_min_dice: float = 0.35
+    """...and their Dice coefficient over content words (idf-weighted) is at least this."""
+    sent_max_gap: int = 5
+    """Similar sentence pairs this many sentences apart (both sides) are chained."""
+    sent_min_seeds: int = 3
+    """A chain of this many similar sentence pairs is a passage (2 when very similar;
+    0: no sentence stage)."""
+    summary_gap_tokens: int = 40
+    """Passages this close in the first text, spread over a B span ``summary_ratio`` times
+    longer, are one summarised passage (0: never merge)."""
+    summary_ratio: float = 2.0
+    """See ``summary_gap_tokens``."""
 
     # -- trace / provenance --
     max_trace_candidates: int = 50
