@@ -12,6 +12,7 @@ from __future__ import annotations
 import duckdb
 
 from newstrace.params import Params
+from newstrace.store import transaction
 
 
 def find_new_candidates(con: duckdb.DuckDBPyConnection, params: Params) -> int:
@@ -23,8 +24,7 @@ def find_new_candidates(con: duckdb.DuckDBPyConnection, params: Params) -> int:
     Returns:
         The number of new candidate pairs.
     """
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(
             """
             CREATE OR REPLACE TEMP TABLE new_docs AS
@@ -33,7 +33,6 @@ def find_new_candidates(con: duckdb.DuckDBPyConnection, params: Params) -> int:
         )
         n_new = con.execute("SELECT count(*) FROM new_docs").fetchall()[0][0]
         if n_new == 0:
-            con.execute("COMMIT")
             return 0
         con.execute(
             """
@@ -67,10 +66,6 @@ def find_new_candidates(con: duckdb.DuckDBPyConnection, params: Params) -> int:
         )
         con.execute("INSERT INTO paired SELECT doc_key FROM new_docs")
         after = con.execute("SELECT count(*) FROM pairs").fetchall()[0][0]
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return int(after - before)
 
 

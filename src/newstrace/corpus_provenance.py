@@ -59,10 +59,9 @@ import numpy as np
 import pyarrow as pa
 
 from newstrace.provenance import (
-    MIN_CONTRIBUTOR_SHARE,
     classify,
+    contributor_groups,
     earliest_label,
-    group_sources,
     is_lexical_substitution,
     is_spun,
     moved_sentences,
@@ -263,14 +262,7 @@ def analyse(idx: Any, keep_details: bool = False) -> Provenance:
             key_of[sid] = s
             union |= m
         order = sorted(masks, key=lambda sid: (-int(masks[sid].sum()), _date_key(docs[key_of[sid]])))
-        groups = group_sources(masks, order)
-        contributors = []
-        for g in groups:
-            gm = np.zeros(n, dtype=bool)
-            for sid in g:
-                gm |= masks[sid]
-            if gm.sum() / n >= MIN_CONTRIBUTOR_SHARE:
-                contributors.append((g, gm))
+        contributors = contributor_groups(masks, order, n)
         share = float(union.sum()) / n
         subs: list[tuple[str, str]] = []
         n_ins = n_del = n_moved = aligned = 0

@@ -32,7 +32,7 @@ from newstrace.ingest import Rejected, coerce_documents, content_hash, read_loca
 from newstrace.model import Document, IngestReport, Passage
 from newstrace.params import DEFAULT_PARAMS, Params
 from newstrace.shingles import document_fingerprints, ngram_hashes
-from newstrace.store import connect, get_meta, set_meta
+from newstrace.store import connect, get_meta, set_meta, transaction
 from newstrace.tokens import Tokens, tokenize_text
 
 #: progress(stage, done, total) -- called as work advances; total may be 0 if unknown.
@@ -346,19 +346,9 @@ class Index:
                 }
             )
             marks = pa.table({"doc_key": fp_keys, "n_tokens": fp_tokens, "n_ngrams": fp_ngrams})
-            con.register("batch_postings", postings)
-            con.register("batch_marks", marks)
-            con.execute("BEGIN TRANSACTION")
-            try:
+            with transaction(con, batch_postings=postings, batch_marks=marks):
                 con.execute("INSERT INTO postings SELECT hash, doc_key FROM batch_postings")
                 con.execute("INSERT INTO fingerprinted SELECT doc_key, n_tokens, n_ngrams FROM batch_marks")
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            finally:
-                con.unregister("batch_postings")
-                con.unregister("batch_marks")
             done += len(chunk)
             progress("fingerprint", done, total)
         return total
@@ -416,10 +406,7 @@ class Index:
             chunk = pa.table(
                 {"a_key": [a for a, _ in pairs], "b_key": [b for _, b in pairs], "n": counts}
             )
-            con.register("new_passages", new_passages)
-            con.register("aligned_chunk", chunk)
-            con.execute("BEGIN TRANSACTION")
-            try:
+            with transaction(con, new_passages=new_passages, aligned_chunk=chunk):
                 con.execute(
                     """
                     INSERT INTO passages
@@ -434,13 +421,6 @@ class Index:
                     WHERE pairs.a_key = c.a_key AND pairs.b_key = c.b_key
                     """
                 )
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            finally:
-                con.unregister("new_passages")
-                con.unregister("aligned_chunk")
             done += len(pairs)
             n_passages += new_passages.num_rows
             progress("align", done, total)
@@ -468,10 +448,7 @@ class Index:
                 "family_id": pa.array(list(families.values()), pa.int32()),
             }
         )
-        con.register("new_members", mem)
-        con.register("new_families", fam)
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con, new_members=mem, new_families=fam):
             con.execute("DELETE FROM cluster_members")
             con.execute("DELETE FROM clusters")
             con.execute("DELETE FROM families")
@@ -497,13 +474,6 @@ class Index:
                 GROUP BY cluster_id
                 """
             )
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        finally:
-            con.unregister("new_members")
-            con.unregister("new_families")
         progress("cluster", 1, 1)
         return int(con.execute("SELECT count(*) FROM clusters").fetchall()[0][0])
 

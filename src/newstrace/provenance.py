@@ -442,6 +442,24 @@ def group_sources(masks: Mapping[str, np.ndarray], order: Sequence[str]) -> list
     return groups
 
 
+def contributor_groups(
+    masks: Mapping[str, np.ndarray], order: Sequence[str], n: int
+) -> list[tuple[list[str], np.ndarray]]:
+    """Independent sources of a text: ``group_sources`` groups with their union mask,
+    keeping those that cover at least ``MIN_CONTRIBUTOR_SHARE`` of its ``n`` tokens.
+
+    Two or more contributors make the text a composite.
+    """
+    out = []
+    for group in group_sources(masks, order):
+        union = np.zeros(n, dtype=bool)
+        for sid in group:
+            union |= masks[sid]
+        if union.sum() / max(1, n) >= MIN_CONTRIBUTOR_SHARE:
+            out.append((group, union))
+    return out
+
+
 def earliest_label(ids: Sequence[str], meta: Mapping[str, Mapping[str, Any]]) -> tuple[list[str], str]:
     """The earliest of ``ids`` by ``published_at``, and a sentence saying how sure that is.
 

@@ -8,6 +8,8 @@ leaves either all or none of a batch, and the next run resumes from there.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +106,31 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
                 hint="rebuild the database from the original files",
             )
     return con
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection, **tables: Any) -> Iterator[None]:
+    """One DuckDB transaction, with Arrow ``tables`` registered as views for its statements.
+
+    Everything written inside commits together or not at all (a killed run leaves
+    no half batch); the views are unregistered afterwards.
+
+    Example:
+        >>> with transaction(con, batch=arrow_table):  # doctest: +SKIP
+        ...     con.execute("INSERT INTO postings SELECT * FROM batch")
+    """
+    for name, table in tables.items():
+        con.register(name, table)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        for name in tables:
+            con.unregister(name)
 
 
 def get_meta(con: duckdb.DuckDBPyConnection, key: str) -> Any:

@@ -88,9 +88,8 @@ from newstrace.corpus_provenance import credits, direction
 from newstrace.errors import UserError
 from newstrace.ingest import Rejected, parse_date, read_documents
 from newstrace.provenance import (
-    MIN_CONTRIBUTOR_SHARE,
     classify,
-    group_sources,
+    contributor_groups,
     is_lexical_substitution,
     is_spun,
     spin_score,
@@ -593,14 +592,7 @@ def _copy_analysis(idx: Any, key: int) -> dict[str, Any]:
         key_of[sid] = other
         union |= m
     order = sorted(masks, key=lambda s: (-int(masks[s].sum()), _date_key(docs[key_of[s]])))
-    groups = group_sources(masks, order)
-    contributors = []
-    for g in groups:
-        gm = np.zeros(n, dtype=bool)
-        for sid in g:
-            gm |= masks[sid]
-        if gm.sum() / n >= MIN_CONTRIBUTOR_SHARE:
-            contributors.append(g)
+    contributors = [g for g, _ in contributor_groups(masks, order, n)]
     subs: list[tuple[str, str]] = []
     aligned = 0
     for g in contributors:
