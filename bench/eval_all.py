@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from newstrace.evaluate import composite_attribution, load_pan, run_basil, run_pan
+from newstrace.params import DEFAULT_PARAMS
 from newstrace.synth import read_corpus, synthesize
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,6 +97,10 @@ def main() -> int:
     out["basil"] = basil.to_dict()
     rows.append(("BASIL", "cross-outlet pairs with a passage",
                  f"{basil.pairs_with_passages} of {basil.pairs}", "0"))
+    rows.append(("BASIL", "cross-outlet pairs called derived (reused share >= "
+                 f"{DEFAULT_PARAMS.partially_derived:g})",
+                 f"{basil.pairs_called_derived} of {basil.pairs} (max share "
+                 f"{basil.max_reused_share:.3f})", "0"))
     rows.append(("BASIL", "passages found", str(len(basil.passages)), "real quotations"))
     rows.append(("BASIL", "passages mostly inside quotation marks",
                  f"{basil.quoted_passages} of {len(basil.passages)}", "all"))

@@ -210,3 +210,18 @@ def test_adjacent_swapped_sentences_are_not_merged_across():
     assert len(ps) == 2
     for p in ps:
         assert (p.a_start == 0) != (p.b_start == 0)
+
+
+def test_long_sparse_passage_needs_lower_density() -> None:
+    """A long passage (>= sparse_min_matched tokens) is kept at density relax_density."""
+    words = [f"w{chr(97 + i % 26)}{chr(97 + i // 26)}x" for i in range(150)]
+    src = " ".join(words) + "."
+    copy = " ".join(w if i % 5 < 2 else f"q{i}z" for i, w in enumerate(words)) + "."  # 40 % kept
+    exact_only = DEFAULT_PARAMS.with_overrides(sent_min_seeds=0)
+    found = align_texts(src, copy, exact_only)
+    assert len(found) == 1 and found[0].matched_tokens >= 50
+    assert align_texts(src, copy, exact_only.with_overrides(sparse_min_matched=0)) == []
+    # a short sparse match stays below the bar
+    short_src = " ".join(words[:40]) + "."
+    short_copy = " ".join(w if i % 5 < 2 else f"q{i}z" for i, w in enumerate(words[:40])) + "."
+    assert align_texts(short_src, short_copy, exact_only) == []

@@ -15,7 +15,10 @@ Seed, chain, merge, filter -- all on token ids, in a compiled (numba) loop:
 4. **Merging**: chains that follow each other on both sides with at most
    ``merge_gap_tokens`` between them (an inserted or deleted sentence) are merged.
 5. **Filtering**: a passage must match ``min_matched_tokens`` tokens and at least
-   ``min_density`` of its tokens on each side. This is what keeps articles about
+   ``min_density`` of its tokens on each side (only ``relax_density`` once it
+   matches ``sparse_min_matched`` tokens: a long sparse chain is heavy rewording,
+   not coincidence). Optionally (``relax_strong_tokens``), a pair holding a strong
+   passage is aligned again with the relaxed thresholds (hysteresis). This is what keeps articles about
    the same event, written independently, apart: they share names and short
    phrases, not dense runs of text.
 
@@ -591,6 +594,10 @@ def align_token_ids(
     sent_min_seeds: int = 0,
     summary_gap: int = 0,
     summary_ratio: float = 2.0,
+    relax_strong: int = 0,
+    relax_density: float = 1.0,
+    relax_dice: float = 1.0,
+    sparse_tokens: int = 0,
 ) -> np.ndarray:
     """Core aligner on token ids. Returns int64 rows (a_lo, a_hi, b_lo, b_hi, matched).
 
@@ -602,6 +609,7 @@ def align_token_ids(
         a_ids, b_ids, a_stop, b_stop, a_uv, a_up, a_bv, a_bp, b_uv, b_up, b_bv, b_bp,
         max_occ, max_gap, merge_gap, min_matched, min_density, snap,
         sent_min_shared, sent_min_dice, sent_max_gap, sent_min_seeds, summary_gap, summary_ratio,
+        relax_strong, relax_density, relax_dice, sparse_tokens,
     )
 
 
@@ -631,6 +639,67 @@ def _align_indexed(
     sent_min_seeds: int,
     summary_gap: int,
     summary_ratio: float,
+    relax_strong: int,
+    relax_density: float,
+    relax_dice: float,
+    sparse_tokens: int,
+) -> np.ndarray:
+    """Align once; where a pair holds strong evidence of reuse, align again, relaxed.
+
+    A pair with a passage of ``relax_strong`` matched tokens is known to share
+    text, so its other passages may be sparser (hysteresis: strict to start, lax
+    to continue). The relaxed pass keeps every strict passage's evidence.
+    """
+    rows = _align_core(
+        a_ids, b_ids, a_flags, b_flags, a_uv, a_up, a_bv, a_bp, b_uv, b_up, b_bv, b_bp,
+        max_occ, max_gap, merge_gap, min_matched, min_density, snap,
+        sent_min_shared, sent_min_dice, sent_max_gap, sent_min_seeds, summary_gap, summary_ratio,
+        sparse_tokens, relax_density,
+    )
+    if relax_strong <= 0:
+        return rows
+    strong = False
+    for x in range(rows.shape[0]):
+        if rows[x, 4] >= relax_strong:
+            strong = True
+    if not strong:
+        return rows
+    return _align_core(
+        a_ids, b_ids, a_flags, b_flags, a_uv, a_up, a_bv, a_bp, b_uv, b_up, b_bv, b_bp,
+        max_occ, max_gap, merge_gap, min_matched, relax_density, snap,
+        sent_min_shared, relax_dice, sent_max_gap, sent_min_seeds, summary_gap, summary_ratio,
+        sparse_tokens, relax_density,
+    )
+
+
+@nb.njit(cache=True, nogil=True)
+def _align_core(
+    a_ids: np.ndarray,
+    b_ids: np.ndarray,
+    a_flags: np.ndarray,
+    b_flags: np.ndarray,
+    a_uv: np.ndarray,
+    a_up: np.ndarray,
+    a_bv: np.ndarray,
+    a_bp: np.ndarray,
+    b_uv: np.ndarray,
+    b_up: np.ndarray,
+    b_bv: np.ndarray,
+    b_bp: np.ndarray,
+    max_occ: int,
+    max_gap: int,
+    merge_gap: int,
+    min_matched: int,
+    min_density: float,
+    snap: int,
+    sent_min_shared: int,
+    sent_min_dice: float,
+    sent_max_gap: int,
+    sent_min_seeds: int,
+    summary_gap: int,
+    summary_ratio: float,
+    sparse_tokens: int,
+    sparse_density: float,
 ) -> np.ndarray:
     na = a_ids.shape[0]
     nbt = b_ids.shape[0]
@@ -817,7 +886,10 @@ def _align_indexed(
         lb = chains[x, 3] - chains[x, 2]
         if m < min_matched or la <= 0 or lb <= 0:
             continue
-        if m / la < min_density or m / lb < min_density:
+        dens = min_density
+        if sparse_tokens > 0 and m >= sparse_tokens:
+            dens = sparse_density  # a long passage is reuse even when sparser
+        if m / la < dens or m / lb < dens:
             continue
         out[no] = chains[x]
         _snap_to_sentences(out[no], a_flags, b_flags, snap)
@@ -850,6 +922,10 @@ def align_tokens(
         params.sent_min_seeds,
         params.summary_gap_tokens,
         params.summary_ratio,
+        params.relax_strong_tokens,
+        params.relax_density,
+        params.relax_dice,
+        params.sparse_min_matched,
     )
 
 
@@ -935,6 +1011,10 @@ def _align_batch(
     sent_min_seeds: int,
     summary_gap: int,
     summary_ratio: float,
+    relax_strong: int,
+    relax_density: float,
+    relax_dice: float,
+    sparse_tokens: int,
     max_rows: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     n_docs = offsets.shape[0] - 1
@@ -978,7 +1058,7 @@ def _align_batch(
             bv[n_bi[b] : n_bi[b + 1]], bp[n_bi[b] : n_bi[b + 1]],
             max_occ, max_gap, merge_gap, min_matched, min_density, snap,
             sent_min_shared, sent_min_dice, sent_max_gap, sent_min_seeds,
-            summary_gap, summary_ratio,
+            summary_gap, summary_ratio, relax_strong, relax_density, relax_dice, sparse_tokens,
         )
         k = res.shape[0]
         counts[p] = k
@@ -1038,7 +1118,9 @@ def align_many(
         params.seed_max_occurrences, params.max_gap_tokens, params.merge_gap_tokens,
         params.min_matched_tokens, params.min_density, params.snap_tokens,
         params.sent_min_shared, params.sent_min_dice, params.sent_max_gap,
-        params.sent_min_seeds, params.summary_gap_tokens, params.summary_ratio, max_rows,
+        params.sent_min_seeds, params.summary_gap_tokens, params.summary_ratio,
+        params.relax_strong_tokens, params.relax_density, params.relax_dice,
+        params.sparse_min_matched, max_rows,
     )
     parts = []
     for p in np.nonzero(counts > max_rows)[0].tolist():  # rare: more passages than slots

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from newstrace.errors import UserError
-from newstrace.params import Params
+from newstrace.params import DEFAULT_PARAMS, Params
 
 #: Order in which obfuscation types are reported (others follow, sorted).
 TYPE_ORDER = (
@@ -600,6 +600,11 @@ class BasilRun:
     pairs_with_passages: int
     passages: list[dict[str, Any]]
     cpu_s: float
+    pairs_called_derived: int = 0
+    """Pairs where the reused share of either article (union of its passage spans over
+    its length) reaches ``Params.partially_derived``: the engine would call it derived."""
+    max_reused_share: float = 0.0
+    """Largest reused share of an article over all pairs."""
 
     @property
     def quoted_passages(self) -> int:
@@ -644,7 +649,9 @@ def run_basil(
         events[str(r["event"])].append(r)
     align = aligner or _default_aligner()
     found: list[dict[str, Any]] = []
-    n_pairs = hit = 0
+    n_pairs = hit = derived = 0
+    top_share = 0.0
+    threshold = (params or DEFAULT_PARAMS).partially_derived
     t0 = time.process_time()
     for k, ev in enumerate(sorted(events)):
         if limit is not None and k >= limit:
@@ -659,6 +666,12 @@ def run_basil(
                 ps = align(a["text"], b["text"], params)
                 if ps:
                     hit += 1
+                    share = max(
+                        _covered_share([(p.a_start, p.a_end) for p in ps], len(a["text"])),
+                        _covered_share([(p.b_start, p.b_end) for p in ps], len(b["text"])))
+                    top_share = max(top_share, share)
+                    if share >= threshold:
+                        derived += 1
                 for p in ps:
                     found.append({
                         "event": ev,
@@ -673,7 +686,21 @@ def run_basil(
                         "b_text": b["text"][p.b_start:p.b_end],
                     })
     return BasilRun(min(len(events), limit or len(events)), n_pairs, hit, found,
-                    time.process_time() - t0)
+                    time.process_time() - t0, derived, top_share)
+
+
+def _covered_share(spans: list[tuple[int, int]], length: int) -> float:
+    """Share of ``length`` characters covered by the union of ``spans``."""
+    if length <= 0:
+        return 0.0
+    covered = 0
+    end = 0
+    for s, e in sorted(spans):
+        s = max(s, end)
+        if e > s:
+            covered += e - s
+            end = e
+    return covered / length
 
 
 __all__ = [

@@ -54,6 +54,15 @@ class Params:
     longer, are one summarised passage (0: never merge)."""
     summary_ratio: float = 2.0
     """See ``summary_gap_tokens``."""
+    relax_strong_tokens: int = 0
+    """A pair with a passage of this many matched tokens is aligned again with the
+    relaxed thresholds below (hysteresis: strict to start, lax to continue; 0: never)."""
+    relax_density: float = 0.3
+    """``min_density`` of the relaxed pass."""
+    relax_dice: float = 0.28
+    """``sent_min_dice`` of the relaxed pass."""
+    sparse_min_matched: int = 40
+    """A passage matching this many tokens needs only ``relax_density`` (0: never)."""
 
     # -- trace / provenance --
     max_trace_candidates: int = 50
