@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from newstrace import Index
@@ -248,3 +249,15 @@ def test_compute_provenance_is_idempotent(c3):
     before = c3.con.execute("SELECT count(*) FROM edges").fetchone()[0]
     compute_provenance(c3)
     assert c3.con.execute("SELECT count(*) FROM edges").fetchone()[0] == before
+
+
+def test_shared_quotations_do_not_make_a_document_derived():
+    from newstrace.provenance import derived_share, quotation_mask
+
+    text = 'The minister said: “We will cut the tariffs on steel and aluminium by half next year.” Markets rose.'
+    reused = quotation_mask(text)  # only the quotation is shared with another outlet
+    assert reused.sum() > 0.5 * len(text)
+    assert derived_share(text, reused) == 0.0
+    copied = np.zeros(len(text), dtype=bool)
+    copied[:] = True  # a wholesale reprint still counts, outside the quotation
+    assert derived_share(text, copied) > 0.1

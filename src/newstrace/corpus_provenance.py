@@ -60,6 +60,7 @@ import pyarrow as pa
 
 from newstrace.provenance import (
     classify,
+    derived_share,
     contributor_groups,
     earliest_label,
     is_lexical_substitution,
@@ -263,7 +264,7 @@ def analyse(idx: Any, keep_details: bool = False) -> Provenance:
             union |= m
         order = sorted(masks, key=lambda sid: (-int(masks[sid].sum()), _date_key(docs[key_of[sid]])))
         contributors = contributor_groups(masks, order, n)
-        share = float(union.sum()) / n
+        share = derived_share(d["text"], union) if inc else 0.0
         subs: list[tuple[str, str]] = []
         n_ins = n_del = n_moved = aligned = 0
         sources_out = []

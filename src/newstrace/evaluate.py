@@ -28,6 +28,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from newstrace.errors import UserError
 from newstrace.params import DEFAULT_PARAMS, Params
 
@@ -667,8 +669,8 @@ def run_basil(
                 if ps:
                     hit += 1
                     share = max(
-                        _covered_share([(p.a_start, p.a_end) for p in ps], len(a["text"])),
-                        _covered_share([(p.b_start, p.b_end) for p in ps], len(b["text"])))
+                        _derived([(p.a_start, p.a_end) for p in ps], a["text"]),
+                        _derived([(p.b_start, p.b_end) for p in ps], b["text"]))
                     top_share = max(top_share, share)
                     if share >= threshold:
                         derived += 1
@@ -687,6 +689,16 @@ def run_basil(
                     })
     return BasilRun(min(len(events), limit or len(events)), n_pairs, hit, found,
                     time.process_time() - t0, derived, top_share)
+
+
+def _derived(spans: list[tuple[int, int]], text: str) -> float:
+    """The share the engine classifies by: reused text outside direct quotations."""
+    from newstrace.provenance import derived_share
+
+    mask = np.zeros(len(text), dtype=bool)
+    for s, e in spans:
+        mask[s:e] = True
+    return derived_share(text, mask)
 
 
 def _covered_share(spans: list[tuple[int, int]], length: int) -> float:

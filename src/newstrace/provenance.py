@@ -38,6 +38,39 @@ SPIN_FLAG_SCORE = 2.0
 SPIN_FLAG_MIN_SUBSTITUTIONS = 3
 
 
+_QUOTATION = re.compile(
+    "\u201c[^\u201d]{1,3000}\u201d|\"[^\"\n]{1,3000}\"|\u00ab[^\u00bb]{1,3000}\u00bb|\u201e[^\u201c\u201d]{1,3000}[\u201c\u201d]"
+)
+
+
+def quotation_mask(text: str) -> np.ndarray:
+    """Boolean mask of the characters inside direct quotations (marks included).
+
+    >>> quotation_mask('He said “we agree” today.').nonzero()[0][[0, -1]].tolist()
+    [8, 17]
+    """
+    mask = np.zeros(len(text), dtype=bool)
+    for m in _QUOTATION.finditer(text):
+        mask[m.start() : m.end()] = True
+    return mask
+
+
+def derived_share(text: str, reused: np.ndarray) -> float:
+    """Share of ``text`` reused from other documents, not counting direct quotations.
+
+    Two outlets quoting the same speaker share the quotation without one copying
+    the other, so quoted text is evidence of nothing: the derivation class is based
+    on the reused characters *outside* quotation marks, over the whole length.
+
+    Args:
+        text: The document.
+        reused: Boolean mask over its characters of what passages cover.
+    """
+    if not len(text):
+        return 0.0
+    return float((reused & ~quotation_mask(text)).sum()) / len(text)
+
+
 def classify(share: float, params: Params) -> str:
     """METER-style class from the share of a text that is reused.
 
@@ -614,6 +647,9 @@ def build_trace(
                 edit_counts[key] += 1
                 edit_docs[key].add(sid)
     coverage = float(all_covered.sum()) / n_tok
+    quoted = quotation_mask(text)
+    outside = np.array([not quoted[s] for s, _ in qtok], dtype=bool)
+    share_outside_quotes = float((all_covered & outside).sum()) / n_tok
     dated = [s for s in order if sources_meta[s].get("published_at") is not None]
     earliest: list[str] = []
     if dated:
@@ -666,7 +702,8 @@ def build_trace(
         "n_chars": len(text),
         "n_tokens": len(qtok),
         "coverage": round(coverage, 4),
-        "classification": classify(coverage, params),
+        "derived_share": round(share_outside_quotes, 4),
+        "classification": classify(share_outside_quotes, params),
         "composite": len(contributors) >= 2,
         "contributors": [g[0] if len(g) == 1 else _earliest(g, sources_meta) for g in contributors],
         "earliest_source": earliest[0] if len(earliest) == 1 else (earliest or None),
