@@ -126,7 +126,8 @@ def eval_basil(
     console.print(
         f"pairs with a passage: {run.pairs_with_passages} of {run.pairs}; "
         f"passages: {len(run.passages)}, {run.quoted_passages} mostly quoted; "
-        f"pairs with an unquoted passage: {run.pairs_with_unquoted}"
+        f"pairs with an unquoted passage: {run.pairs_with_unquoted}; "
+        f"pairs called derived: {run.pairs_called_derived} (target 0)"
     )
 
 
