@@ -7,6 +7,7 @@
 2. ``synth`` on a sample of Reuters-21578 at spin rate 0.3 (all generated types).
 3. Composites of 3 sources: share of stitched sentences attributed to the true source.
 4. BASIL: cross-outlet same-event pairs with any passage (target 0), passages found.
+5. Helsinki: reuse clusters among real wire reprints and how many publishers each reaches.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from newstrace.evaluate import composite_attribution, load_pan, run_basil, run_pan
+from newstrace.evaluate import composite_attribution, load_pan, run_basil, run_helsinki, run_pan
 from newstrace.params import DEFAULT_PARAMS
 from newstrace.synth import read_corpus, synthesize
 
@@ -106,6 +107,21 @@ def main() -> int:
                  f"{basil.quoted_passages} of {len(basil.passages)}", "all"))
     rows.append(("BASIL", "pairs with an unquoted passage",
                  f"{basil.pairs_with_unquoted} of {basil.pairs}", "0"))
+
+    # 5. Helsinki: real wire reprints by many publishers
+    hel_path = a.data / "helsinki.jsonl.gz"
+    if hel_path.exists():
+        hel = run_helsinki(hel_path)
+        out["helsinki"] = hel.to_dict()
+        rows.append(("Helsinki", "reuse clusters (2+ documents)",
+                     f"{hel.clusters} ({hel.clusters_multi_publisher} reach 2+ publishers)", ""))
+        if hel.top:
+            rows.append(("Helsinki", "widest cluster: documents / publishers",
+                         f"{hel.top[0]['documents']} / {hel.top[0]['publishers']} "
+                         f"of {hel.publishers}", ""))
+        for c in hel.top:
+            print(f"  Helsinki cluster {c['cluster_id']}: {c['documents']} docs, "
+                  f"{c['publishers']} publishers: {c['text'][:100]!r}")
 
     for p in basil.passages:
         print(f"  BASIL {p['a_outlet']}/{p['b_outlet']} {p['a_id']} ~ {p['b_id']} "

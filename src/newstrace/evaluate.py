@@ -739,3 +739,48 @@ __all__ = [
     "select_pairs",
     "write_detections",
 ]
+
+
+@dataclass
+class HelsinkiRun:
+    """Reuse clusters found in a corpus of real coverage by many publishers."""
+
+    documents: int
+    publishers: int
+    clusters: int
+    clusters_multi_publisher: int
+    top: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_helsinki(path: str | Path, params: Params | None = None, top: int = 10) -> HelsinkiRun:
+    """Index ``path`` (e.g. helsinki.jsonl.gz) in a temporary database and report the
+    reuse clusters: how many, and how many publishers each reaches (wire reprints).
+    """
+    import tempfile
+
+    from newstrace.index import Index
+
+    with tempfile.TemporaryDirectory() as tmp, Index.open(Path(tmp) / "h.duckdb", params) as idx:
+        idx.ingest([path])
+        idx.build()
+        con = idx.con
+        n_docs, n_pub = con.execute(
+            "SELECT count(*), count(DISTINCT publisher) FROM documents").fetchall()[0]
+        reach = con.execute(
+            """SELECT m.cluster_id, count(DISTINCT m.doc_key), count(DISTINCT d.publisher)
+               FROM cluster_members m JOIN documents d USING (doc_key)
+               GROUP BY m.cluster_id HAVING count(DISTINCT m.doc_key) >= 2
+               ORDER BY 3 DESC, 2 DESC, 1"""
+        ).fetchall()
+        tops = []
+        for cid, n, pubs in reach[:top]:
+            c = idx.cluster(cid)
+            tops.append({"cluster_id": cid, "documents": n, "publishers": pubs,
+                         "earliest_id": c["earliest_id"], "text": c["text"][:160]})
+    return HelsinkiRun(
+        documents=int(n_docs), publishers=int(n_pub), clusters=len(reach),
+        clusters_multi_publisher=sum(1 for _, _, p in reach if p >= 2), top=tops,
+    )
