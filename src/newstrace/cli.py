@@ -75,6 +75,19 @@ def _force_progress() -> bool:
     return os.environ.get("NEWSTRACE_PROGRESS") == "1"
 
 
+def parse_field_map(field: list[str]) -> dict[str, str]:
+    """``--field NAME=COLUMN`` options -> ``{NAME: COLUMN}``, checking each NAME."""
+    out = {}
+    for item in field:
+        if "=" not in item:
+            raise UserError(f"--field {item!r}: expected NAME=COLUMN, e.g. published_at=pubdate")
+        name, column = item.split("=", 1)
+        if name not in ("id", "url", "publisher", "published_at", "title", "text"):
+            raise UserError(f"--field {item!r}: unknown field {name!r}")
+        out[name] = column
+    return out
+
+
 def _open_index(db: Path, read_only: bool = False) -> Any:
     from newstrace.index import Index
 
@@ -135,14 +148,7 @@ def ingest(
 
         newstrace ingest articles.jsonl pages/ --db news.duckdb
     """
-    field_map = {}
-    for item in field:
-        if "=" not in item:
-            raise UserError(f"--field {item!r}: expected NAME=COLUMN, e.g. published_at=pubdate")
-        name, column = item.split("=", 1)
-        if name not in ("id", "url", "publisher", "published_at", "title", "text"):
-            raise UserError(f"--field {item!r}: unknown field {name!r}")
-        field_map[name] = column
+    field_map = parse_field_map(field)
     with _open_index(db) as idx, progress_bar(not quiet) as bar:
         report = idx.ingest(paths, field_map=field_map, progress=bar)
     for where, reason in report.rejected[:20] if not quiet else []:

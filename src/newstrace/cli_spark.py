@@ -48,15 +48,9 @@ def spark_index(
 
 
 def _field_map(field: list[str]) -> dict[str, str]:
-    out = {}
-    for item in field:
-        if "=" not in item:
-            raise UserError(f"--field {item!r}: expected NAME=COLUMN, e.g. published_at=pubdate")
-        name, column = item.split("=", 1)
-        if name not in ("id", "url", "publisher", "published_at", "title", "text"):
-            raise UserError(f"--field {item!r}: unknown field {name!r}")
-        out[name] = column
-    return out
+    from newstrace.cli import parse_field_map
+
+    return parse_field_map(field)
 
 
 def register(app: typer.Typer) -> None:
