@@ -1,7 +1,7 @@
 """Stage 6: passages -> reuse clusters (one passage and all its copies) and story families.
 
 Each passage links a span of one document to a span of another. Within a
-document, spans that overlap by at least half of the shorter one are the same
+document, spans that overlap by at least half of the longer one are the same
 *segment*; union-find over the links joins segments into clusters. Documents
 joined by any passage form a story family. The result does not depend on the
 order of the input.
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Two spans in one document are one segment when they overlap by this share of the shorter.
+#: Two spans in one document are one segment when they overlap by this share of the longer.
 SAME_SEGMENT_OVERLAP = 0.5
 
 
@@ -30,8 +30,10 @@ class SegmentSweep:
     """Assigns spans, fed in (doc, start, -end) order, to segments of their document.
 
     A span joins the current segment when it overlaps it by at least
-    ``SAME_SEGMENT_OVERLAP`` of the shorter of the two; the segment then grows to
-    cover it. Both engines use this one rule (DuckDB in ``cluster_passages``, Spark
+    ``SAME_SEGMENT_OVERLAP`` of the *longer* of the two; the segment then grows to
+    cover it. (Measured against the shorter one, a page-long span swallowed every
+    paragraph-sized span inside it and chained unrelated stories into one cluster:
+    on the Helsinki corpus one cluster took 504 of 612 pages.) Both engines use this one rule (DuckDB in ``cluster_passages``, Spark
     per partition).
 
     >>> sweep = SegmentSweep()
@@ -49,7 +51,7 @@ class SegmentSweep:
         """Feed one span; True when it joined the current segment, False when it opened one."""
         if doc == self.doc:
             overlap = min(self.end, end) - start
-            if overlap > 0 and overlap >= SAME_SEGMENT_OVERLAP * min(end - start, self.end - self.start):
+            if overlap > 0 and overlap >= SAME_SEGMENT_OVERLAP * max(end - start, self.end - self.start):
                 self.end = max(self.end, end)
                 return True
             self.number += 1
