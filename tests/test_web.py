@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import random
 import re
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,45 +19,18 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from newstrace.fixtures import demo_corpus, spin_derived, write_jsonl
-from newstrace.index import Index
+from conftest import XSS_TEXT, build_web_index
+
+from newstrace.fixtures import demo_corpus
 from newstrace.web import create_app
 
 LIMIT = 200_000
 
-XSS_TEXT = (
-    "GENEVA (Test Wire) — Delegates meeting in Geneva on Thursday agreed a new framework "
-    "for sharing satellite data on crop yields <script>alert(1)</script> after two days of "
-    "talks, officials said. The agreement <img src=x onerror=alert(1)> commits forty countries "
-    "to publish harvest estimates every month, and sets up a small secretariat in Rome to "
-    "check the figures before release. \"This is the first time exporters and importers have "
-    "agreed to look at the same numbers at the same time,\" one negotiator said after the "
-    "closing session, adding that the first joint report was due in the autumn."
-)
-
-
-def build_index(tmp: Path) -> dict[str, Any]:
-    """Demo corpus minus one composite (the query), plus an XSS article and its reprint."""
-    records = demo_corpus()
-    comp = next(r for r in records if r["truth"]["kind"] == "composite")
-    records = [r for r in records if r["id"] != comp["id"]]
-    records.append({"id": "xss-1", "publisher": "<b>Evil</b> Wire", "title": "<script>alert(1)</script> talks",
-                    "published_at": "2026-03-01T10:00:00", "text": XSS_TEXT})
-    records.append({"id": "xss-2", "publisher": "Copy Desk", "title": "Copy <img src=x onerror=alert(1)>",
-                    "published_at": "2026-03-02T10:00:00", "text": XSS_TEXT + " Reporting by staff."})
-    corpus = tmp / "corpus.jsonl"
-    write_jsonl(corpus, records)
-    db = tmp / "web.duckdb"
-    with Index.open(db) as idx:
-        idx.ingest([corpus])
-        idx.build()
-    spun = spin_derived(comp["text"], 0.3, random.Random(5))
-    return {"db": db, "composite": comp, "spun": spun.text}
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    data = build_index(tmp_path_factory.mktemp("web"))
+    data = build_web_index(tmp_path_factory.mktemp("web"))
     app = create_app(data["db"], max_upload_bytes=LIMIT)
     data["client"] = TestClient(app)
     return data

@@ -5,7 +5,6 @@ pointed at /usr/bin/chromium. Screenshots go to test-artifacts/screenshots/.
 
 from __future__ import annotations
 
-import random
 import socket
 import threading
 import time
@@ -22,10 +21,10 @@ pytest.importorskip(
 )
 
 import uvicorn
+from conftest import XSS_TEXT, build_web_index
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from newstrace.fixtures import demo_corpus, spin_derived, write_jsonl
-from newstrace.index import Index
+from newstrace.fixtures import demo_corpus
 from newstrace.web import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -38,32 +37,6 @@ if not CHROMIUM.exists():
 SHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
 LIMIT = 100_000
 
-XSS_TEXT = (
-    "GENEVA (Test Wire) — Delegates meeting in Geneva on Thursday agreed a new framework "
-    "for sharing satellite data on crop yields <script>alert(1)</script> after two days of "
-    "talks, officials said. The agreement <img src=x onerror=alert(1)> commits forty countries "
-    "to publish harvest estimates every month, and sets up a small secretariat in Rome to "
-    "check the figures before release. \"This is the first time exporters and importers have "
-    "agreed to look at the same numbers at the same time,\" one negotiator said after the "
-    "closing session, adding that the first joint report was due in the autumn."
-)
-
-
-def _build_index(tmp: Path) -> dict[str, Any]:
-    records = demo_corpus()
-    comp = next(r for r in records if r["truth"]["kind"] == "composite")
-    records = [r for r in records if r["id"] != comp["id"]]
-    records.append({"id": "xss-1", "publisher": "<b>Evil</b> Wire", "title": "<script>alert(1)</script> talks",
-                    "published_at": "2026-03-01T10:00:00", "text": XSS_TEXT})
-    records.append({"id": "xss-2", "publisher": "Copy Desk", "title": "Copy <img src=x onerror=alert(1)>",
-                    "published_at": "2026-03-02T10:00:00", "text": XSS_TEXT + " Reporting by staff."})
-    corpus = tmp / "corpus.jsonl"
-    write_jsonl(corpus, records)
-    db = tmp / "web.duckdb"
-    with Index.open(db) as idx:
-        idx.ingest([corpus])
-        idx.build()
-    return {"db": db, "composite": comp, "spun": spin_derived(comp["text"], 0.3, random.Random(5)).text}
 
 
 def _free_port() -> int:
@@ -75,7 +48,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("webui")
-    data = _build_index(tmp)
+    data = build_web_index(tmp)
     app = create_app(data["db"], max_upload_bytes=LIMIT)
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
