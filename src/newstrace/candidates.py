@@ -9,10 +9,15 @@ what keeps the join near-linear: each kept fingerprint contributes at most
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
+
 import duckdb
+import numpy as np
+import pyarrow as pa
 
 from newstrace.params import Params
-from newstrace.store import transaction
+from newstrace.store import get_meta, set_meta, transaction
 
 
 def find_new_candidates(con: duckdb.DuckDBPyConnection, params: Params) -> int:
@@ -78,26 +83,197 @@ def rank_documents_for_hashes(
         ``[(doc_key, shared)]`` best first, at most ``limit``, each with
         ``shared >= min_shared_ngrams``.
     """
-    if not hashes:
+    if not len(hashes):
         return []
-    import pyarrow as pa
+    hs, ds = lookup_postings(con, np.asarray(hashes, np.int64), params.max_doc_freq)
+    if hs.shape[0] == 0:
+        return []
+    _, inverse, df = np.unique(hs, return_inverse=True, return_counts=True)
+    keys, shared = np.unique(ds[df[inverse] <= params.max_doc_freq], return_counts=True)
+    ok = shared >= params.min_shared_ngrams
+    keys, shared = keys[ok], shared[ok]
+    order = np.lexsort((keys, -shared))[:limit]
+    return [(int(keys[i]), int(shared[i])) for i in order]
 
-    query = pa.table({"hash": pa.array(sorted(set(hashes)), type=pa.int64())})
-    con.register("query_hashes", query)
-    try:
-        rows = con.execute(
-            """
-            WITH hits AS (
-                SELECT p.hash, p.doc_key FROM postings p SEMI JOIN query_hashes q USING (hash)
-            ), ok AS (
-                SELECT hash FROM hits GROUP BY hash HAVING count(*) <= ?
+
+# -- the trace lookup index ------------------------------------------------------------------
+#
+# A trace needs the postings of ~100 query fingerprints. Scanning the ``postings`` table
+# costs time linear in the corpus (120 ms at 100k documents), so the postings are also
+# packed, sorted by hash, into blocks of ``PACK_BLOCK`` entries stored as BLOBs in
+# ``postings_blocks``. The first hash of every block is kept in memory; a lookup finds
+# the blocks that can hold each query hash by binary search and fetches only those
+# (~1 ms per 100 hashes, whatever the corpus size).
+#
+# Packing is incremental, like a log-structured merge: each pack turns the postings of
+# documents fingerprinted since the last pack into a new sorted *run* (a doc_key range),
+# then merges it with the newest older runs while they are less than ``PACK_MERGE``
+# times larger, so a corpus has O(log n) runs and each posting is rewritten O(log n)
+# times. Postings not yet packed (fewer than ``PACK_MIN_ROWS``) are scanned directly;
+# ``postings`` is appended in doc_key order, so that scan reads only its tail. A pack
+# is one transaction: an interrupted one leaves the previous runs in place.
+
+PACK_BLOCK = 1024
+PACK_MIN_ROWS = 200_000
+PACK_MERGE = 4
+_RUNS_KEY = "postings_runs"
+_block_cache: dict[int, tuple[str, list[tuple[np.ndarray, np.ndarray]]]] = {}
+
+
+def _runs(con: duckdb.DuckDBPyConnection) -> list[dict[str, int]]:
+    return list(get_meta(con, _RUNS_KEY) or [])
+
+
+def packed_upto(con: duckdb.DuckDBPyConnection) -> int:
+    """Documents with ``doc_key`` up to this have their postings packed."""
+    runs = _runs(con)
+    return max((r["hi"] for r in runs), default=0)
+
+
+def pack_postings(
+    con: duckdb.DuckDBPyConnection,
+    min_rows: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Pack new postings into a sorted run (merging smaller runs); return rows written.
+
+    Nothing is done while fewer than ``min_rows`` (default ``PACK_MIN_ROWS``) postings
+    are unpacked. Call after fingerprinting: every document up to the largest
+    fingerprinted ``doc_key`` must have its postings stored.
+    """
+    min_rows = PACK_MIN_ROWS if min_rows is None else min_rows
+    runs = _runs(con)
+    lo = packed_upto(con)
+    hi, n_new = con.execute(
+        "SELECT coalesce(max(doc_key), 0), count(*) FROM postings WHERE doc_key > ?", [lo]
+    ).fetchall()[0]
+    if n_new == 0 or n_new < min_rows:
+        return 0
+    merged = {"lo": lo, "hi": int(hi), "rows": int(n_new)}
+    dropped: list[dict[str, int]] = []
+    while runs and runs[-1]["rows"] < PACK_MERGE * merged["rows"]:
+        old = runs.pop()
+        dropped.append(old)
+        merged = {"lo": old["lo"], "hi": merged["hi"], "rows": old["rows"] + merged["rows"]}
+    next_block = int(con.execute("SELECT coalesce(max(block), -1) + 1 FROM postings_blocks").fetchall()[0][0])
+    merged["first_block"] = next_block
+    merged["token"] = uuid.uuid4().hex  # tells cached block starts of another pack apart
+    total = merged["rows"]
+    written = 0
+    with transaction(con):
+        if dropped:
+            con.execute(
+                "DELETE FROM postings_blocks WHERE block >= ?", [min(r["first_block"] for r in dropped)]
             )
-            SELECT doc_key, count(*) AS shared FROM hits SEMI JOIN ok USING (hash)
-            GROUP BY doc_key HAVING count(*) >= ?
-            ORDER BY shared DESC, doc_key LIMIT ?
-            """,
-            [params.max_doc_freq, params.min_shared_ngrams, limit],
-        ).fetchall()
+        # read through a second cursor: the connection itself is writing the blocks
+        reader = con.cursor().sql(
+            "SELECT hash, doc_key FROM postings WHERE doc_key > $lo AND doc_key <= $hi ORDER BY hash, doc_key",
+            params={"lo": merged["lo"], "hi": merged["hi"]},
+        ).to_arrow_reader(PACK_BLOCK * 512)
+        block = next_block
+        carry_h = np.empty(0, np.int64)
+        carry_d = np.empty(0, np.int32)
+        for batch in reader:
+            hs = np.concatenate([carry_h, batch.column(0).to_numpy().astype(np.int64, copy=False)])
+            ds = np.concatenate([carry_d, batch.column(1).to_numpy().astype(np.int32, copy=False)])
+            full = (hs.shape[0] // PACK_BLOCK) * PACK_BLOCK
+            if full:
+                block = _write_blocks(con, block, hs[:full], ds[:full])
+            carry_h, carry_d = hs[full:], ds[full:]
+            written += full
+            if progress:
+                progress(written, total)
+        if carry_h.shape[0]:
+            block = _write_blocks(con, block, carry_h, carry_d)
+            written += carry_h.shape[0]
+        merged["blocks"] = block - next_block
+        set_meta(con, _RUNS_KEY, [*runs, merged])
+    if progress:
+        progress(total, total)
+    return written
+
+
+def _write_blocks(con: duckdb.DuckDBPyConnection, first: int, hs: np.ndarray, ds: np.ndarray) -> int:
+    starts = np.arange(0, hs.shape[0], PACK_BLOCK)
+    table = pa.table(
+        {
+            "block": pa.array(np.arange(first, first + starts.shape[0], dtype=np.int64)),
+            "first_hash": pa.array(hs[starts]),
+            "hashes": pa.array([hs[s : s + PACK_BLOCK].tobytes() for s in starts], pa.binary()),
+            "doc_keys": pa.array([ds[s : s + PACK_BLOCK].tobytes() for s in starts], pa.binary()),
+        }
+    )
+    con.register("new_blocks", table)
+    try:
+        con.execute("INSERT INTO postings_blocks SELECT * FROM new_blocks")
+    finally:
+        con.unregister("new_blocks")
+    return first + starts.shape[0]
+
+
+def _block_starts(con: duckdb.DuckDBPyConnection, runs: list[dict[str, int]]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per run: (first hash of each block, block ids), cached per connection and runs state."""
+    state = repr([r.get("token") for r in runs])
+    hit = _block_cache.get(id(con))
+    if hit is not None and hit[0] == state:
+        return hit[1]
+    out = []
+    for r in runs:
+        rel = con.execute(
+            "SELECT block, first_hash FROM postings_blocks WHERE block >= ? AND block < ? ORDER BY block",
+            [r["first_block"], r["first_block"] + r["blocks"]],
+        ).fetchnumpy()
+        out.append((np.asarray(rel["first_hash"], np.int64), np.asarray(rel["block"], np.int64)))
+    _block_cache[id(con)] = (state, out)
+    return out
+
+
+def lookup_postings(
+    con: duckdb.DuckDBPyConnection, hashes: np.ndarray, max_doc_freq: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """All ``(hash, doc_key)`` postings of the given hashes (packed runs + unpacked tail).
+
+    A hash spanning more blocks than ``max_doc_freq`` entries can fill is known to be
+    too common and is skipped without reading its blocks.
+    """
+    q = np.unique(np.asarray(hashes, dtype=np.int64))
+    if q.shape[0] == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int32)
+    runs = _runs(con)
+    want: list[np.ndarray] = []
+    for first, ids in _block_starts(con, runs):
+        left = np.searchsorted(first, q, "left")
+        right = np.searchsorted(first, q, "right")
+        keep = right > 0
+        if max_doc_freq is not None:  # blocks left..right-2 hold only this hash
+            keep &= (right - left - 1) * PACK_BLOCK <= max_doc_freq
+        for a, b in zip(np.maximum(left[keep] - 1, 0), right[keep] - 1, strict=True):
+            want.append(ids[a : b + 1])
+    hs_parts: list[np.ndarray] = []
+    ds_parts: list[np.ndarray] = []
+    if want:
+        blocks = np.unique(np.concatenate(want))
+        con.register("want_blocks", pa.table({"block": pa.array(blocks)}))
+        try:
+            rows = con.execute(
+                "SELECT hashes, doc_keys FROM postings_blocks SEMI JOIN want_blocks USING (block)"
+            ).fetchall()
+        finally:
+            con.unregister("want_blocks")
+        if rows:
+            bh = np.frombuffer(b"".join(r[0] for r in rows), np.int64)
+            bd = np.frombuffer(b"".join(r[1] for r in rows), np.int32)
+            sel = np.isin(bh, q)
+            hs_parts.append(bh[sel])
+            ds_parts.append(bd[sel])
+    con.register("query_hashes", pa.table({"hash": pa.array(q)}))
+    try:
+        tail = con.execute(
+            "SELECT hash, doc_key FROM postings WHERE doc_key > ? AND hash IN (SELECT hash FROM query_hashes)",
+            [packed_upto(con)],
+        ).fetchnumpy()
     finally:
         con.unregister("query_hashes")
-    return [(int(k), int(s)) for k, s in rows]
+    hs_parts.append(np.asarray(tail["hash"], np.int64))
+    ds_parts.append(np.asarray(tail["doc_key"], np.int32))
+    return np.concatenate(hs_parts), np.concatenate(ds_parts)

@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from newstrace import provenance
 from newstrace.align import align_many, align_tokens, rows_to_passages
-from newstrace.candidates import find_new_candidates, rank_documents_for_hashes
+from newstrace.candidates import find_new_candidates, pack_postings, rank_documents_for_hashes
 from newstrace.cluster import cluster_passages, story_families
 from newstrace.corpus_provenance import compute_provenance
 from newstrace.errors import IncompatibleIndex, UserError
@@ -262,7 +262,8 @@ class Index:
     def build(self, progress: ProgressFn | None = None, refresh: bool = True) -> BuildReport:
         """Run fingerprint -> candidates -> align -> cluster -> provenance on new documents.
 
-        Old pairs are never re-aligned; clusters and corpus provenance are
+        Old pairs are never re-aligned; new postings are packed for trace lookups
+        (``candidates.pack_postings``); clusters and corpus provenance are
         recomputed from all passages. Safe to interrupt: the next call resumes.
 
         Args:
@@ -291,6 +292,9 @@ class Index:
         t = time.perf_counter()
         report.aligned_pairs, report.passages = self._align(progress)
         report.seconds["align"] = time.perf_counter() - t
+        t = time.perf_counter()
+        pack_postings(self.con, progress=lambda done, total: progress("pack", done, total))
+        report.seconds["pack"] = time.perf_counter() - t
         if not refresh:
             return report
         t = time.perf_counter()

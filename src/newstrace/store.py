@@ -8,6 +8,7 @@ leaves either all or none of a batch, and the next run resumes from there.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,6 +37,10 @@ CREATE TABLE IF NOT EXISTS documents(
 );
 -- stage 3 output: distinct n-gram hashes per document; fingerprinted marks done docs
 CREATE TABLE IF NOT EXISTS postings(hash BIGINT NOT NULL, doc_key INTEGER NOT NULL);
+-- the same postings packed by hash into blocks for trace lookups (candidates.pack_postings)
+CREATE TABLE IF NOT EXISTS postings_blocks(
+    block BIGINT NOT NULL, first_hash BIGINT NOT NULL, hashes BLOB NOT NULL, doc_keys BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS fingerprinted(doc_key INTEGER NOT NULL, n_tokens INTEGER, n_ngrams INTEGER);
 -- stage 4 output: candidate pairs (a_key < b_key); paired marks docs whose pairs are found
 CREATE TABLE IF NOT EXISTS pairs(
@@ -68,7 +73,7 @@ CREATE TABLE IF NOT EXISTS families(doc_key INTEGER NOT NULL, family_id INTEGER 
 """
 
 TABLES = (
-    "documents", "postings", "fingerprinted", "pairs", "paired", "passages",
+    "documents", "postings", "postings_blocks", "fingerprinted", "pairs", "paired", "passages",
     "clusters", "cluster_members", "families",
 )
 
@@ -95,6 +100,12 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
         raise UserError(f"{path}: cannot open database ({str(ex).splitlines()[0]})") from None
     except duckdb.Error as ex:
         raise UserError(f"{path}: cannot open database ({str(ex).splitlines()[0]})") from None
+    limit = os.environ.get("NEWSTRACE_MEMORY_LIMIT")
+    if limit:  # e.g. "6GB": DuckDB spills joins and sorts to disk beyond it
+        try:
+            con.execute("SET memory_limit = ?", [limit])
+        except duckdb.Error:
+            raise UserError(f"NEWSTRACE_MEMORY_LIMIT={limit!r}: not a memory size like 6GB") from None
     if not read_only:
         con.execute(SCHEMA)
         version = get_meta(con, "schema_version")
