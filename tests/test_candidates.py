@@ -94,3 +94,27 @@ def test_ranking_is_the_same_before_and_after_packing(tmp_path):
     assert before == after and all(before)
     assert pack_postings(con, min_rows=0) == 0  # nothing new to pack
     idx.close()
+
+
+def test_small_increments_find_the_same_pairs_through_the_lookup(tmp_path, small_blocks):
+    docs = demo_corpus()
+    one = Index.open(tmp_path / "one.duckdb")
+    one.add(docs)
+    one.build(refresh=False)
+    inc = Index.open(tmp_path / "inc.duckdb")
+    inc.add(docs[:40])
+    inc.build(refresh=False)
+    assert get_meta(inc.con, "postings_runs")  # later builds go through the lookup
+    for doc in docs[40:]:  # one article at a time, as `watch` does
+        inc.add([doc])
+        inc.build(refresh=False)
+
+    def pairs(idx):
+        return sorted(idx.con.execute(
+            """SELECT least(a.id, b.id), greatest(a.id, b.id), p.shared FROM pairs p
+               JOIN documents a ON a.doc_key = p.a_key JOIN documents b ON b.doc_key = p.b_key"""
+        ).fetchall())
+
+    assert pairs(inc) == pairs(one) and pairs(one)
+    one.close()
+    inc.close()

@@ -19,6 +19,10 @@ import pyarrow as pa
 from newstrace.params import Params
 from newstrace.store import get_meta, set_meta, transaction
 
+#: Up to this many new documents, candidates are found through the packed postings
+#: lookup (cost ~ their fingerprints) rather than a join over all postings (cost ~ corpus).
+SMALL_INCREMENT = 1000
+
 
 def find_new_candidates(con: duckdb.DuckDBPyConnection, params: Params) -> int:
     """Find candidate pairs involving documents not yet paired; store them in ``pairs``.
@@ -36,42 +40,64 @@ def find_new_candidates(con: duckdb.DuckDBPyConnection, params: Params) -> int:
             SELECT f.doc_key FROM fingerprinted f ANTI JOIN paired p USING (doc_key)
             """
         )
-        n_new = con.execute("SELECT count(*) FROM new_docs").fetchall()[0][0]
+        n_new, first_new = con.execute("SELECT count(*), min(doc_key) FROM new_docs").fetchall()[0]
         if n_new == 0:
             return 0
-        con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE useful AS
-            SELECT hash FROM postings
-            WHERE hash IN (SELECT p.hash FROM postings p SEMI JOIN new_docs n USING (doc_key))
-            GROUP BY hash HAVING count(*) BETWEEN 2 AND ?
-            """,
-            [params.max_doc_freq],
-        )
-        con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE new_postings AS
-            SELECT p.hash, p.doc_key FROM postings p
-            SEMI JOIN new_docs n USING (doc_key)
-            SEMI JOIN useful u USING (hash)
-            """
-        )
+        source = "postings"
+        if n_new <= SMALL_INCREMENT and _runs(con):
+            # a few new documents: read the postings of their fingerprints through the
+            # packed lookup instead of joining against every stored posting
+            new_hashes = con.execute(
+                "SELECT DISTINCT hash FROM postings WHERE doc_key >= ? "
+                "AND doc_key IN (SELECT doc_key FROM new_docs)",
+                [first_new],
+            ).fetchnumpy()["hash"]
+            hs, ds = lookup_postings(con, np.asarray(new_hashes, np.int64), params.max_doc_freq)
+            con.register("hits", pa.table({"hash": hs, "doc_key": ds}))
+            source = "hits"
         before = con.execute("SELECT count(*) FROM pairs").fetchall()[0][0]
-        con.execute(
-            """
-            INSERT INTO pairs (a_key, b_key, shared)
-            SELECT least(n.doc_key, p.doc_key), greatest(n.doc_key, p.doc_key), count(*)
-            FROM new_postings n
-            JOIN postings p ON p.hash = n.hash AND p.doc_key <> n.doc_key
-            WHERE p.doc_key NOT IN (SELECT doc_key FROM new_docs) OR p.doc_key < n.doc_key
-            GROUP BY 1, 2
-            HAVING count(*) >= ?
-            """,
-            [params.min_shared_ngrams],
-        )
+        try:
+            _insert_pairs(con, source, params)
+        finally:
+            if source == "hits":
+                con.unregister("hits")
         con.execute("INSERT INTO paired SELECT doc_key FROM new_docs")
         after = con.execute("SELECT count(*) FROM pairs").fetchall()[0][0]
     return int(after - before)
+
+
+def _insert_pairs(con: duckdb.DuckDBPyConnection, source: str, params: Params) -> None:
+    """The candidate join over ``source`` (all postings, or every posting of the new
+    documents' fingerprints)."""
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE useful AS
+        SELECT hash FROM {source}
+        WHERE hash IN (SELECT p.hash FROM {source} p SEMI JOIN new_docs n USING (doc_key))
+        GROUP BY hash HAVING count(*) BETWEEN 2 AND ?
+        """,
+        [params.max_doc_freq],
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE new_postings AS
+        SELECT p.hash, p.doc_key FROM {source} p
+        SEMI JOIN new_docs n USING (doc_key)
+        SEMI JOIN useful u USING (hash)
+        """
+    )
+    con.execute(
+        f"""
+        INSERT INTO pairs (a_key, b_key, shared)
+        SELECT least(n.doc_key, p.doc_key), greatest(n.doc_key, p.doc_key), count(*)
+        FROM new_postings n
+        JOIN {source} p ON p.hash = n.hash AND p.doc_key <> n.doc_key
+        WHERE p.doc_key NOT IN (SELECT doc_key FROM new_docs) OR p.doc_key < n.doc_key
+        GROUP BY 1, 2
+        HAVING count(*) >= ?
+        """,
+        [params.min_shared_ngrams],
+    )
 
 
 def rank_documents_for_hashes(
@@ -234,19 +260,24 @@ def lookup_postings(
     """All ``(hash, doc_key)`` postings of the given hashes (packed runs + unpacked tail).
 
     A hash spanning more blocks than ``max_doc_freq`` entries can fill is known to be
-    too common and is skipped without reading its blocks.
+    too common: it is left out (all of its postings) without reading its blocks.
     """
     q = np.unique(np.asarray(hashes, dtype=np.int64))
     if q.shape[0] == 0:
         return np.empty(0, np.int64), np.empty(0, np.int32)
     runs = _runs(con)
+    starts = _block_starts(con, runs)
+    spans = [(np.searchsorted(first, q, "left"), np.searchsorted(first, q, "right")) for first, _ in starts]
+    if max_doc_freq is not None:  # blocks left..right-2 hold only this hash: too common
+        common = np.zeros(q.shape[0], dtype=bool)
+        for left, right in spans:
+            common |= (right - left - 1) * PACK_BLOCK > max_doc_freq
+        if common.any():  # dropped everywhere (tail too), so no partial count looks rare
+            q = q[~common]
+            spans = [(left[~common], right[~common]) for left, right in spans]
     want: list[np.ndarray] = []
-    for first, ids in _block_starts(con, runs):
-        left = np.searchsorted(first, q, "left")
-        right = np.searchsorted(first, q, "right")
+    for (_, ids), (left, right) in zip(starts, spans, strict=True):
         keep = right > 0
-        if max_doc_freq is not None:  # blocks left..right-2 hold only this hash
-            keep &= (right - left - 1) * PACK_BLOCK <= max_doc_freq
         for a, b in zip(np.maximum(left[keep] - 1, 0), right[keep] - 1, strict=True):
             want.append(ids[a : b + 1])
     hs_parts: list[np.ndarray] = []
@@ -270,7 +301,7 @@ def lookup_postings(
     try:
         tail = con.execute(
             "SELECT hash, doc_key FROM postings WHERE doc_key > ? AND hash IN (SELECT hash FROM query_hashes)",
-            [packed_upto(con)],
+            [max((r["hi"] for r in runs), default=0)],
         ).fetchnumpy()
     finally:
         con.unregister("query_hashes")
