@@ -119,9 +119,20 @@ def main() -> int:
             rows.append(("Helsinki", "widest cluster: documents / publishers",
                          f"{hel.top[0]['documents']} / {hel.top[0]['publishers']} "
                          f"of {hel.publishers}", ""))
+        bp = hel.boilerplate
+        rows.append(("Helsinki, boilerplate out", "reuse clusters (2+ documents)",
+                     f"{bp['clusters']} ({bp['clusters_multi_publisher']} reach 2+ publishers; "
+                     f"boilerplate {bp['boilerplate_share']:.1%} of text)", ""))
+        if bp["top"]:
+            rows.append(("Helsinki, boilerplate out", "widest cluster: documents / publishers",
+                         f"{bp['top'][0]['documents']} / {bp['top'][0]['publishers']} "
+                         f"of {hel.publishers}", ""))
         for c in hel.top:
             print(f"  Helsinki cluster {c['cluster_id']}: {c['documents']} docs, "
                   f"{c['publishers']} publishers: {c['text'][:100]!r}")
+        for c in bp["top"]:
+            print(f"  Helsinki (boilerplate out) cluster {c['cluster_id']}: {c['documents']} "
+                  f"docs, {c['publishers']} publishers: {c['text'][:100]!r}")
 
     for p in basil.passages:
         print(f"  BASIL {p['a_outlet']}/{p['b_outlet']} {p['a_id']} ~ {p['b_id']} "

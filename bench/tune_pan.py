@@ -20,6 +20,7 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=150)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--types", default=None)
+    ap.add_argument("--basil", action="store_true", help="also run the BASIL same-event check")
     ap.add_argument("overrides", nargs="*")
     a = ap.parse_args()
     ov = {}
@@ -39,6 +40,13 @@ def main() -> None:
               f"plagdet {s.plagdet:.3f}  dets {s.detections}/{s.cases}")
     print(f"  negatives: {run.negative_detections} dets on {run.negative_pairs} pairs; "
           f"align CPU s/pair {run.align_cpu_s_per_pair:.4f}")
+    if a.basil:
+        from newstrace.evaluate import run_basil
+
+        b = run_basil(DATA.parent / "basil.jsonl.gz", params=params)
+        print(f"  BASIL pairs with a passage {b.pairs_with_passages}/{b.pairs}; passages "
+              f"{len(b.passages)} ({b.quoted_passages} quoted); pairs with unquoted "
+              f"{b.pairs_with_unquoted}; called derived {b.pairs_called_derived}")
 
 
 if __name__ == "__main__":

@@ -5,19 +5,18 @@ from __future__ import annotations
 import random
 
 import pytest
-
 from conftest import load_corpus
+
 from newstrace.align import align_texts
-from newstrace.params import DEFAULT_PARAMS
 from newstrace.fixtures import (
+    FILLER_SENTENCES,
     composite,
     delete_sentences,
     insert_sentences,
     load_originals,
-    reorder_paragraphs,
     spin,
-    FILLER_SENTENCES,
 )
+from newstrace.params import DEFAULT_PARAMS
 
 ORIGINALS = {r["id"]: r["text"] for r in load_originals()}
 SOURCE = ORIGINALS["orig-01"]
@@ -225,3 +224,22 @@ def test_long_sparse_passage_needs_lower_density() -> None:
     short_src = " ".join(words[:40]) + "."
     short_copy = " ".join(w if i % 5 < 2 else f"q{i}z" for i, w in enumerate(words[:40])) + "."
     assert align_texts(short_src, short_copy, exact_only) == []
+
+
+def test_a_summary_spanning_most_of_the_source_covers_all_of_it() -> None:
+    """A summary condenses a whole text: its B side is extended to B's edges."""
+    import numpy as np
+
+    from newstrace.align import _merge_summaries
+
+    # two passages close together in A (tokens 100-160), spread over B 50..520 of 1000
+    rows = np.array([[100, 130, 50, 120, 20], [135, 160, 450, 520, 20]], dtype=np.int64)
+    out = _merge_summaries(rows, 40, 2.0, 30, 1000)
+    assert out.tolist() == [[100, 160, 0, 1000, 40]]
+    # the same passages in a much longer B: a summary of a part, not extended
+    out = _merge_summaries(rows, 40, 2.0, 30, 5000)
+    assert out.tolist() == [[100, 160, 50, 520, 40]]
+    # far apart in A: not a summary, left as they are
+    far = rows.copy()
+    far[1, :2] += 200
+    assert _merge_summaries(far, 40, 2.0, 30, 1000).tolist() == far.tolist()

@@ -282,3 +282,24 @@ def test_quoted_share_and_basil(tmp_path):
     assert run.pairs == 3 and run.pairs_with_passages == 1
     assert run.quoted_passages == 1 and run.pairs_with_unquoted == 0
     assert "resign" in run.passages[0]["a_text"]
+
+
+def test_basil_glued_quotations_are_not_called_derived(tmp_path):
+    from newstrace.evaluate import run_basil
+    from newstrace.model import Passage
+
+    q1 = "“We will not accept any deal that leaves our workers behind, and we will fight it,”"
+    q2 = "“This is a sad day for every family in this state and beyond,”"
+    a = f"Governor Smith attacked the plan. {q1} Smith said at a rally. {q2} she added."
+    b = f"The plan drew fire. {q1} Gov. Jane Smith said in a statement. {q2} Smith said."
+
+    def glue(x, y, params=None):  # an aligner that bridges the reporting text between
+        return [Passage(x.index(q1), x.index(q2) + len(q2), y.index(q1), y.index(q2) + len(q2), 1.0)]
+
+    rows = [{"id": "e_1", "event": "e", "outlet": "fox", "text": a},
+            {"id": "e_2", "event": "e", "outlet": "nyt", "text": b}]
+    path = tmp_path / "basil.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    run = run_basil(path, aligner=glue)
+    assert run.pairs_with_passages == 1 and run.pairs_called_derived == 0
+    assert run.max_reused_share == 0.0

@@ -261,3 +261,79 @@ def test_shared_quotations_do_not_make_a_document_derived():
     copied = np.zeros(len(text), dtype=bool)
     copied[:] = True  # a wholesale reprint still counts, outside the quotation
     assert derived_share(text, copied) > 0.1
+
+
+# -- same-event reports are not derived (BASIL-style false positives) -----------------------
+
+_Q1 = "“We will not accept any deal that leaves our workers behind, and we will fight it in court,”"
+_Q2 = "“This is a sad day for every family in this state,”"
+
+
+def _shares(copy: str, source: str, spans):
+    from newstrace.provenance import derived_share
+
+    mask = np.zeros(len(copy), dtype=bool)
+    for t0, t1, _, _ in spans:
+        mask[t0:t1] = True
+    return derived_share(copy, mask), derived_share(copy, mask, [(source, spans)])
+
+
+def test_glued_quotations_and_attributions_are_not_copied_prose():
+    # two outlets quote the same two sentences with their own reporting text between
+    a = (f"Governor Jane Smith attacked the plan on Monday. {_Q1} Smith, a Democrat, "
+         f"said at a rally in the capital. {_Q2} she added.")
+    b = (f"The plan drew fire. {_Q1} Gov. Jane Smith said in a statement. {_Q2} "
+         "Smith said, according to aides.")
+    spans = [(a.index(_Q1), a.index(_Q2) + len(_Q2), b.index(_Q1), b.index(_Q2) + len(_Q2))]
+    whole_span, copied = _shares(a, b, spans)
+    assert whole_span > 0.1  # the old measure: the reporting text between counted
+    assert copied == 0.0
+
+
+def test_names_and_titles_alone_are_not_copied_prose():
+    a = "Susan Rice, President Barack Obama's national security adviser, criticized the speech."
+    b = "Susan E. Rice, President Obama's national security adviser, said the speech hurt ties."
+    spans = [(0, a.index(" criticized"), 0, b.index(" said"))]
+    assert _shares(a, b, spans)[1] == 0.0
+
+
+def test_copied_prose_still_counts_and_spun_copies_stay_wholly_derived():
+    from newstrace.fixtures import spin
+    from newstrace.provenance import classify
+
+    src = ("The city council voted on Tuesday to close the old harbour bridge to heavy lorries "
+           "after engineers found cracks in two of its steel supports. Buses will be diverted "
+           "over the northern crossing for at least three months while repairs are planned. "
+           "“We cannot take any risk,” the mayor said.")
+    whole, copied = _shares(src, src, [(0, len(src), 0, len(src))])
+    assert whole == 1.0 and copied > 0.9  # a reprint: all but the attribution "the mayor said"
+    import random
+
+    spun_text, subs = spin(src, 0.4, random.Random(3))
+    assert subs
+    _, share = _shares(spun_text, src, [(0, len(spun_text), 0, len(src))])
+    assert classify(share, Params()) == "wholly derived", share
+
+
+def test_prose_the_source_quotes_is_not_copied_from_it():
+    # B quotes A's paragraph (a block quotation after a colon): A did not copy B
+    para = ("There was one problem: the senator never served overseas, and records show he "
+            "obtained five deferments between 1965 and 1970 to avoid the war.")
+    a = f"Officials met on Monday. {para} The campaign disputed the account."
+    b = f"Here is an excerpt from the report:\n\n{para}\n\nThe campaign disputed it."
+    spans = [(a.index(para), a.index(para) + len(para), b.index(para), b.index(para) + len(para))]
+    assert _shares(a, b, spans)[1] == 0.0
+    assert _shares(b, a, [(s2, e2, s1, e1) for s1, e1, s2, e2 in spans])[1] == 0.0
+
+
+def test_quotation_mask_pairs_mixed_marks_and_paragraphs():
+    from newstrace.provenance import quotation_mask
+
+    text = '“For the record, I love my sister," she wrote.\n\n"Freedom means freedom," she said.'
+    mask = quotation_mask(text)
+    assert text[mask.nonzero()[0][0]] == "“" and not mask[text.index("she wrote")]
+    assert mask[text.index("Freedom")] and not mask[text.index("she said")]
+    # a quotation continued into the next paragraph ends at its paragraph's end
+    cont = '“First part of the quote.\n\n“Second part,” he said.'
+    m = quotation_mask(cont)
+    assert m[cont.index("First")] and not m[cont.index("he said")]

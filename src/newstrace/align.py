@@ -29,14 +29,18 @@ Seed, chain, merge, filter -- all on token ids, in a compiled (numba) loop:
    best match of both their sentences are kept, nearly equal ones are left to the
    exact runs. Similar pairs within ``sent_max_gap`` sentences (B may step back a
    little: sentences get reordered) are chained; a dense chain of
-   ``sent_min_seeds`` pairs, at least 3 x ``min_matched_tokens`` long, is a passage.
+   ``sent_min_seeds`` pairs, at least 3 x ``min_matched_tokens`` long, is a passage
+   (down to 2 x when its sentence pairs average a Dice of ``_SENT_SHORT_DICE``:
+   short shuffled or translated passages; same-event paraphrase is less similar).
 7. **Union and overlap filter**: passages that overlap (or touch, in the same
    order) on both sides are merged, unless that grows one side only; a passage
    lying mostly inside a stronger one on either side is dropped (a repeated
    source paragraph or a coincidental phrase is not reported twice).
 8. **Summaries**: passages within ``summary_gap_tokens`` of each other in A whose B
    span is ``summary_ratio`` times longer (and not aligned elsewhere) are merged
-   into one: a few sentences condensing a longer text.
+   into one: a few sentences condensing a longer text. A summary passage whose B
+   span already covers ``_SUMMARY_WHOLE`` of B (B at least 2 x ``summary_ratio``
+   times longer than A's span, nothing else of B aligned) summarises all of B.
 
 The work per pair is roughly linear in the number of seeds (bounded by the
 occurrence cap), not quadratic in document length.
@@ -186,6 +190,11 @@ def _gap_aligned_elsewhere(
     return False
 
 
+_SUMMARY_WHOLE = 0.42  # a summary spanning this share of B condenses all of B
+_SENT_TRIM = False  # sentence passages run from the first to the last shared word
+_SENT_MIN_LEN = 2  # a sentence passage is this many times min_matched_tokens long (each side)
+_SENT_SHORT = 1.5  # ...and, when shorter than this many times that,
+_SENT_SHORT_DICE = 0.6  # ...this similar on average
 _SENT_STRONG = 0.5  # shorter chains (down to 2 pairs) pass when this similar on average
 _SENT_COVER = 0.6  # share of a sentence chain's span (each side) made of matching sentences
 _SENT_NEAR_BEST = 0.7  # a sentence pair is kept when this close to both sentences' best match
@@ -252,6 +261,7 @@ def _sentence_passages(
     gap_s: int,
     min_seeds: int,
     min_tokens: int,
+    snap: int,
 ) -> np.ndarray:
     """Passages from runs of similar sentences (reworded, shuffled or translated text).
 
@@ -280,6 +290,11 @@ def _sentence_passages(
     pb = np.empty(k_uni, dtype=np.int64)
     pc = np.empty(k_uni, dtype=np.int64)
     pd = np.empty(k_uni, dtype=np.float64)
+    # first/last shared word of each sentence pair, per side (passage edges)
+    lo_a = np.empty(k_uni, dtype=np.int64)
+    hi_a = np.empty(k_uni, dtype=np.int64)
+    lo_b = np.empty(k_uni, dtype=np.int64)
+    hi_b = np.empty(k_uni, dtype=np.int64)
     ns = 0
     t = 0
     while t < k_uni:
@@ -305,6 +320,20 @@ def _sentence_passages(
                 pb[ns] = sb
                 pc[ns] = c
                 pd[ns] = dice
+                la_ = si[korder[t]]
+                ha_ = la_
+                lb_ = sj[korder[t]]
+                hb_ = lb_
+                for u in range(t, t2):
+                    q = korder[u]
+                    la_ = min(la_, si[q])
+                    ha_ = max(ha_, si[q])
+                    lb_ = min(lb_, sj[q])
+                    hb_ = max(hb_, sj[q])
+                lo_a[ns] = la_
+                hi_a[ns] = ha_ + 1
+                lo_b[ns] = lb_
+                hi_b[ns] = hb_ + 1
                 ns += 1
         t = t2
     # keep pairs near the best match of both their sentences: a sentence is reused
@@ -324,6 +353,10 @@ def _sentence_passages(
             pb[m] = pb[x]
             pc[m] = pc[x]
             pd[m] = pd[x]
+            lo_a[m] = lo_a[x]
+            hi_a[m] = hi_a[x]
+            lo_b[m] = lo_b[x]
+            hi_b[m] = hi_b[x]
             m += 1
     ns = m
     if ns < 2:
@@ -368,6 +401,10 @@ def _sentence_passages(
         a1 = pa[x]
         b0 = pb[x]
         b1 = pb[x]
+        ta0 = lo_a[x]
+        ta1 = hi_a[x]
+        tb0 = lo_b[x]
+        tb1 = hi_b[x]
         cur = x
         while cur != -1 and not used[cur]:
             used[cur] = True
@@ -378,6 +415,10 @@ def _sentence_passages(
             a1 = max(a1, pa[cur])
             b0 = min(b0, pb[cur])
             b1 = max(b1, pb[cur])
+            ta0 = min(ta0, lo_a[cur])
+            ta1 = max(ta1, hi_a[cur])
+            tb0 = min(tb0, lo_b[cur])
+            tb1 = max(tb1, hi_b[cur])
             cur = prev[cur]
         if n_seeds < min_seeds and not (n_seeds >= 2 and dsum >= n_seeds * _SENT_STRONG):
             continue
@@ -385,13 +426,26 @@ def _sentence_passages(
         # paraphrases a sentence here and there); B may be condensed (a summary)
         if n_seeds < _SENT_COVER * (a1 - a0 + 1) or n_seeds < 0.5 * _SENT_COVER * (b1 - b0 + 1):
             continue
-        if min(bnd_a[a1 + 1] - bnd_a[a0], bnd_b[b1 + 1] - bnd_b[b0]) < min_tokens:
+        span = min(bnd_a[a1 + 1] - bnd_a[a0], bnd_b[b1 + 1] - bnd_b[b0])
+        if span < min_tokens:
             continue  # a couple of short look-alike sentences: topic, not reuse
-        out[no, 0] = bnd_a[a0]
-        out[no, 1] = bnd_a[a1 + 1]
-        out[no, 2] = bnd_b[b0]
-        out[no, 3] = bnd_b[b1 + 1]
-        out[no, 4] = matched
+        if span < _SENT_SHORT * min_tokens and dsum < n_seeds * _SENT_SHORT_DICE:
+            continue  # a short passage must be very similar throughout
+        if _SENT_TRIM:
+            # from the first to the last shared word, then out to the sentence
+            # edges where both sides are close (as for exact-run passages)
+            out[no, 0] = ta0
+            out[no, 1] = ta1
+            out[no, 2] = tb0
+            out[no, 3] = tb1
+            out[no, 4] = matched
+            _snap_to_sentences(out[no], a_flags, b_flags, snap)
+        else:
+            out[no, 0] = bnd_a[a0]
+            out[no, 1] = bnd_a[a1 + 1]
+            out[no, 2] = bnd_b[b0]
+            out[no, 3] = bnd_b[b1 + 1]
+            out[no, 4] = matched
         no += 1
     return out[:no]
 
@@ -476,16 +530,22 @@ def _union_overlapping(rows: np.ndarray) -> np.ndarray:
 
 
 @nb.njit(cache=True, nogil=True)
-def _merge_summaries(rows: np.ndarray, gap_a: int, ratio: float, min_matched: int) -> np.ndarray:
+def _merge_summaries(rows: np.ndarray, gap_a: int, ratio: float, min_matched: int,
+                     nbt: int) -> np.ndarray:
     """Merge passages that lie close together in A but spread over a much longer span of B.
 
     That is the shape of a summary (or a digest): a few consecutive sentences of A
     each condense a different part of B. Such a group becomes one passage when
     B's span is at least ``ratio`` times A's, and little of the B text between
     them is aligned elsewhere (that would be reordered paragraphs, not a summary). Rows must be sorted by ``a_lo``.
+
+    A summary condenses a whole text, not a slice of it: when the B span of a
+    summary-shaped passage (merged or single) already covers
+    ``_SUMMARY_WHOLE`` of B and nothing else of B is aligned, it is extended to
+    all of B.
     """
     n = rows.shape[0]
-    if n <= 1 or gap_a <= 0:
+    if n == 0 or gap_a <= 0:
         return rows
     out = np.empty((n, 5), dtype=np.int64)
     no = 0
@@ -509,8 +569,12 @@ def _merge_summaries(rows: np.ndarray, gap_a: int, ratio: float, min_matched: in
                 ov = min(b1, rows[z, 3]) - max(b0, rows[z, 2])
                 if ov > 0:
                     elsewhere += ov
-        if (y - x >= 2 and (b1 - b0) >= ratio * (a1 - a0) and m >= min_matched
+        if ((b1 - b0) >= ratio * (a1 - a0) and m >= min_matched
                 and elsewhere * 5 <= (b1 - b0)):
+            if ((b1 - b0) >= _SUMMARY_WHOLE * nbt and elsewhere == 0
+                    and nbt >= 2 * ratio * (a1 - a0)):
+                b0 = 0
+                b1 = nbt
             out[no, 0] = a0
             out[no, 1] = a1
             out[no, 2] = b0
@@ -719,7 +783,7 @@ def _align_core(
     k = _match_sorted(a_bv, a_bp, b_bv, b_bp, max_occ, si, sj, k)
     sent_rows = _sentence_passages(
         si, sj, k_uni, a_flags, b_flags, a_uv, a_up, b_uv, b_up, sent_min_shared, sent_min_dice, sent_max_gap,
-        sent_min_seeds, 3 * min_matched,
+        sent_min_seeds, _SENT_MIN_LEN * min_matched, snap,
     )
     # 2. maximal exact runs along diagonals
     diag = sj - si
@@ -838,7 +902,7 @@ def _align_core(
         nc += 1
     if nc == 0:
         return _merge_summaries(_union_overlapping(sent_rows), summary_gap, summary_ratio,
-                            2 * min_matched)
+                            2 * min_matched, nbt)
     chains = chains[:nc]
     # 4. merge chains that follow each other on both sides (one pass in A order).
     # A gap on both sides is a rewording: bridged up to max_gap. A gap on one side
@@ -898,7 +962,7 @@ def _align_core(
     both[:no] = out[:no]
     both[no:] = sent_rows
     return _merge_summaries(_union_overlapping(both), summary_gap, summary_ratio,
-                            2 * min_matched)
+                            2 * min_matched, nbt)
 
 
 def align_tokens(

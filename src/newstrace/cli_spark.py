@@ -73,7 +73,7 @@ def register(app: typer.Typer) -> None:
         """Index articles with the Spark engine (same results as `newstrace index`).
 
         Writes OUT/documents, postings, pairs, passages, clusters, cluster_members,
-        families (Parquet). Load them with `newstrace load-parquet OUT --db FILE` to
+        families, edges, doc_provenance, substitutions, cluster_provenance (Parquet). Load them with `newstrace load-parquet OUT --db FILE` to
         trace, report and browse. Exit code 2 when some records were rejected.
 
         Example:

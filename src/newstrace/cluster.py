@@ -9,7 +9,7 @@ order of the input.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,11 +85,15 @@ class _UnionFind:
 
 def cluster_passages(
     passages: Sequence[tuple[int, int, int, int, int, int]],
+    docs: Iterable[tuple[int, str | None, str]] | None = None,
 ) -> list[ClusterMember]:
     """Group passage spans into reuse clusters.
 
     Args:
         passages: rows ``(a_key, a_start, a_end, b_key, b_start, b_end)``.
+        docs: ``(doc_key, publisher, text)`` of the documents: when given, page
+            boilerplate is taken out first (``boilerplate.passages_for_clustering``),
+            so that clusters do not chain through site templates and notices.
 
     Returns:
         Cluster members (one per segment); cluster ids are 1.. ordered by number
@@ -99,6 +103,10 @@ def cluster_passages(
     >>> sorted((m.cluster_id, m.doc_key, m.start, m.end) for m in cluster_passages(rows))
     [(1, 1, 0, 50), (1, 2, 10, 60), (1, 3, 0, 46), (2, 1, 100, 150), (2, 4, 0, 50)]
     """
+    if docs is not None:
+        from newstrace.boilerplate import passages_for_clustering
+
+        passages = passages_for_clustering(passages, docs)
     if not passages:
         return []
     arr = np.asarray(passages, dtype=np.int64).reshape(-1, 6)

@@ -603,8 +603,9 @@ class BasilRun:
     passages: list[dict[str, Any]]
     cpu_s: float
     pairs_called_derived: int = 0
-    """Pairs where the reused share of either article (union of its passage spans over
-    its length) reaches ``Params.partially_derived``: the engine would call it derived."""
+    """Pairs where the derived share of either article (``provenance.derived_share``:
+    copied prose outside quotations, from the word alignment of its passages, over its
+    length) reaches ``Params.partially_derived``: the engine would call it derived."""
     max_reused_share: float = 0.0
     """Largest reused share of an article over all pairs."""
 
@@ -668,9 +669,9 @@ def run_basil(
                 ps = align(a["text"], b["text"], params)
                 if ps:
                     hit += 1
-                    share = max(
-                        _derived([(p.a_start, p.a_end) for p in ps], a["text"]),
-                        _derived([(p.b_start, p.b_end) for p in ps], b["text"]))
+                    ab = [(p.a_start, p.a_end, p.b_start, p.b_end) for p in ps]
+                    share = max(_derived(a["text"], b["text"], ab),
+                                _derived(b["text"], a["text"], [(w, x, y, z) for y, z, w, x in ab]))
                     top_share = max(top_share, share)
                     if share >= threshold:
                         derived += 1
@@ -691,14 +692,16 @@ def run_basil(
                     time.process_time() - t0, derived, top_share)
 
 
-def _derived(spans: list[tuple[int, int]], text: str) -> float:
-    """The share the engine classifies by: reused text outside direct quotations."""
+def _derived(text: str, other: str, spans: list[tuple[int, int, int, int]]) -> float:
+    """The share the engine classifies by: copied prose outside direct quotations
+    (``provenance.derived_share`` with the passages' word alignment), spans being
+    ``(start, end, other_start, other_end)``."""
     from newstrace.provenance import derived_share
 
     mask = np.zeros(len(text), dtype=bool)
-    for s, e in spans:
+    for s, e, _, _ in spans:
         mask[s:e] = True
-    return derived_share(text, mask)
+    return derived_share(text, mask, [(other, spans)])
 
 
 def _covered_share(spans: list[tuple[int, int]], length: int) -> float:
@@ -750,17 +753,34 @@ class HelsinkiRun:
     clusters: int
     clusters_multi_publisher: int
     top: list[dict[str, Any]] = field(default_factory=list)
+    boilerplate: dict[str, Any] = field(default_factory=dict)
+    """The same passages clustered with page boilerplate taken out
+    (``boilerplate.passages_for_clustering``): clusters, clusters reaching 2+
+    publishers, widest clusters (documents, publishers, first text), boilerplate share."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
+def _cluster_reach(members: Any, publisher: dict[int, Any]) -> list[tuple[int, int, int]]:
+    """``(cluster_id, documents, publishers)`` of clusters of 2+ documents, widest first."""
+    docs_of: dict[int, set[int]] = defaultdict(set)
+    for m in members:
+        docs_of[m.cluster_id].add(m.doc_key)
+    reach = [(c, len(ds), len({publisher[d] for d in ds})) for c, ds in docs_of.items()
+             if len(ds) >= 2]
+    return sorted(reach, key=lambda r: (-r[2], -r[1], r[0]))
+
+
 def run_helsinki(path: str | Path, params: Params | None = None, top: int = 10) -> HelsinkiRun:
     """Index ``path`` (e.g. helsinki.jsonl.gz) in a temporary database and report the
-    reuse clusters: how many, and how many publishers each reaches (wire reprints).
+    reuse clusters: how many, and how many publishers each reaches (wire reprints);
+    and the same with page boilerplate left out of clustering.
     """
     import tempfile
 
+    from newstrace.boilerplate import boilerplate_spans, passages_for_clustering
+    from newstrace.cluster import cluster_passages, story_families
     from newstrace.index import Index
 
     with tempfile.TemporaryDirectory() as tmp, Index.open(Path(tmp) / "h.duckdb", params) as idx:
@@ -780,7 +800,35 @@ def run_helsinki(path: str | Path, params: Params | None = None, top: int = 10) 
             c = idx.cluster(cid)
             tops.append({"cluster_id": cid, "documents": n, "publishers": pubs,
                          "earliest_id": c["earliest_id"], "text": c["text"][:160]})
+        docs = con.execute("SELECT doc_key, publisher, text FROM documents").fetchall()
+        rows = con.execute(
+            "SELECT a_key, a_start, a_end, b_key, b_start, b_end FROM passages").fetchall()
+    publisher = {k: p for k, p, _ in docs}
+    text = {k: t for k, _, t in docs}
+    spans = boilerplate_spans(docs)
+    kept = passages_for_clustering(rows, docs)
+    members = cluster_passages(kept)
+    after = _cluster_reach(members, publisher)
+    first: dict[int, tuple[int, int, int]] = {}
+    for m in members:
+        first.setdefault(m.cluster_id, (m.doc_key, m.start, m.end))
+    families = story_families([(r[0], r[3]) for r in kept])
+    fam_size: dict[int, int] = defaultdict(int)
+    for f in families.values():
+        fam_size[f] += 1
+    bp_chars = sum(e - s for v in spans.values() for s, e in v)
+    boiler = {
+        "passages": len(rows), "passages_kept": len(kept),
+        "boilerplate_share": round(bp_chars / max(1, sum(len(t) for t in text.values())), 4),
+        "clusters": len(after), "clusters_multi_publisher": sum(1 for r in after if r[2] >= 2),
+        "largest_family": max(fam_size.values(), default=0),
+        "top": [{"cluster_id": c, "documents": n, "publishers": p,
+                 "text": text[first[c][0]][first[c][1]:first[c][2]][:160]}
+                for c, n, p in after[:top]],
+    }
     return HelsinkiRun(
         documents=int(n_docs), publishers=int(n_pub), clusters=len(reach),
         clusters_multi_publisher=sum(1 for _, _, p in reach if p >= 2), top=tops,
+        boilerplate=boiler,
     )
+

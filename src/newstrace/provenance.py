@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from difflib import SequenceMatcher
 from typing import Any
@@ -22,7 +22,7 @@ import numpy as np
 
 from newstrace.model import Passage
 from newstrace.params import Params
-from newstrace.tokens import TOKEN_RE, split_sentences
+from newstrace.tokens import STOPWORDS, TOKEN_RE, split_sentences
 
 #: A replaced run longer than this (tokens, either side) is a rewrite, not a substitution.
 MAX_SUBSTITUTION_TOKENS = 4
@@ -38,37 +38,236 @@ SPIN_FLAG_SCORE = 2.0
 SPIN_FLAG_MIN_SUBSTITUTIONS = 3
 
 
-_QUOTATION = re.compile(
-    "\u201c[^\u201d]{1,3000}\u201d|\"[^\"\n]{1,3000}\"|\u00ab[^\u00bb]{1,3000}\u00bb|\u201e[^\u201c\u201d]{1,3000}[\u201c\u201d]"
-)
+#: Opening / closing quotation marks; the straight double quote toggles.
+_OPENERS = "\u201c\u201e\u00ab"
+_CLOSERS = "\u201d\u00bb"
+_QUOTE_MARKS = re.compile("[\u201c\u201d\u201e\u00ab\u00bb\"\n]")
+#: An unclosed quotation runs to the end of its paragraph (the convention for a quote
+#: continued in the next paragraph) when that end is at most this far away.
+_MAX_OPEN_QUOTE = 1500
 
 
 def quotation_mask(text: str) -> np.ndarray:
     """Boolean mask of the characters inside direct quotations (marks included).
 
+    Marks are paired within a paragraph, in order: ``“ „ «`` open, ``” »`` close and
+    a straight ``"`` closes an open quotation or opens one, so mixed marks
+    (``“we agree," he said``) pair up. A quotation left open at the end of its
+    paragraph (continued in the next one) ends there; a closing mark with no opener
+    in its paragraph ends a quotation begun in an earlier one (from the paragraph
+    start). A paragraph right after one that ends with a colon ("Here is an excerpt
+    from the report:") is a block quotation whose marks were lost: all of it counts.
+
     >>> quotation_mask('He said “we agree” today.').nonzero()[0][[0, -1]].tolist()
     [8, 17]
+    >>> int(quotation_mask('“One,” he said. “Two\\n\\n“Three," she said.').sum())
+    18
+    >>> int(quotation_mask('He wrote:\\nWe agree.\\nThen he left.').sum())
+    9
     """
     mask = np.zeros(len(text), dtype=bool)
-    for m in _QUOTATION.finditer(text):
-        mask[m.start() : m.end()] = True
+    opened = -1
+    para = 0  # start of the current paragraph
+    for m in _QUOTE_MARKS.finditer(text):
+        ch, pos = m.group(), m.start()
+        if ch == "\n":
+            if opened >= 0 and pos - opened <= _MAX_OPEN_QUOTE:
+                mask[opened:pos] = True
+            opened = -1
+            if text[para:pos].rstrip().endswith(":"):  # the next paragraph is a block quote
+                nxt = text.find("\n", pos + 1)
+                while nxt == pos + 1 or (nxt > 0 and not text[pos + 1 : nxt].strip()):
+                    pos, nxt = nxt, text.find("\n", nxt + 1)  # skip blank lines
+                end = len(text) if nxt < 0 else nxt
+                if end - pos <= _MAX_OPEN_QUOTE:
+                    mask[pos + 1 : end] = True
+            para = pos + 1
+        elif opened < 0:
+            after = text[pos + 1 : pos + 2]
+            closer = ch in _CLOSERS or (
+                ch == '"' and (not after or after.isspace()) and pos > para
+                and not text[pos - 1].isspace())
+            if closer:  # no opener in this paragraph: a quotation from an earlier one
+                if pos - para <= _MAX_OPEN_QUOTE:
+                    mask[para : pos + 1] = True
+            else:
+                opened = pos
+        elif pos == opened + 1:  # a doubled mark (""We ...) opens once
+            continue
+        elif ch in _CLOSERS or ch == '"':
+            mask[opened : pos + 1] = True
+            opened = -1
+        else:  # a second opener: the first was stray (or nested); restart here
+            opened = pos
+    if opened >= 0 and len(text) - opened <= _MAX_OPEN_QUOTE:
+        mask[opened:] = True
     return mask
 
 
-def derived_share(text: str, reused: np.ndarray) -> float:
-    """Share of ``text`` reused from other documents, not counting direct quotations.
+#: Words that report a quotation ("X said", "according to X", "told reporters in a
+#: statement"): they surround every shared quotation and are never evidence of copying.
+ATTRIBUTION_WORDS: frozenset[str] = frozenset(
+    """said says say saying told tell tells added adds adding wrote writes write writing
+    according statement statements interview asked asks continued continues noted notes
+    explained explains stated states declared declares insisted insists argued argues
+    reportedly reported reports reporting replied replies remarked tweeted tweets posted
+    announced announces spokesman spokeswoman spokesperson""".split()
+)
+#: Reused prose outside quotations counts only in runs with at least this many matched
+#: content words (not stop words, not attribution words): shorter shared runs are
+#: names, titles, attributions and formulaic phrases that independent reports share.
+MIN_COPIED_CONTENT_WORDS = 6
+
+
+def _is_content(surface: str, word: str) -> bool:
+    """A word that shows copied prose: not a stop or attribution word, and not
+    capitalised (names and titles are shared by every report on the same people)."""
+    return (word not in STOPWORDS and word not in ATTRIBUTION_WORDS
+            and (len(word) > 1 or word.isdigit()) and not surface[:1].isupper())
+
+
+def copied_spans(
+    copy_text: str,
+    copy_span: tuple[int, int],
+    source_text: str,
+    source_span: tuple[int, int],
+    quoted: np.ndarray | None = None,
+    min_content_words: int = MIN_COPIED_CONTENT_WORDS,
+    source_quoted: np.ndarray | None = None,
+) -> list[tuple[int, int]]:
+    """The parts of a passage's copy side that are copied prose, as char spans.
+
+    An aligner passage can be far wider than what was copied: it glues two shared
+    quotations together with the (different or formulaic) reporting text between
+    them, or bridges gaps between sparse matches. Here the passage is aligned word
+    by word (``word_alignment``'s diff) and only *runs* of matched words count:
+    consecutive matches with at most ``MAX_SUBSTITUTION_TOKENS`` unmatched words
+    between them on either side (a spinner's substitutions stay inside a run).
+    Each run is cut at quotations (on either side: prose that the source quotes was
+    not copied from it, the source quotes it); a piece outside them counts when it
+    holds ``min_content_words`` matched content words (``STOPWORDS``,
+    ``ATTRIBUTION_WORDS`` and capitalised words, i.e. the names and titles that
+    any two reports on the same people share, do not count), from its first to its
+    last matched word.
+
+    Args:
+        quoted: ``quotation_mask(copy_text)`` when the caller has it.
+        source_quoted: ``quotation_mask(source_text)`` likewise.
+
+    >>> src = 'Ten people died when floods hit northern villages, police said. "It is awful," the mayor said.'
+    >>> cpy = 'Floods killed ten. "It is awful," the mayor said on Monday.'
+    >>> copied_spans(cpy, (19, 49), src, (64, 94))
+    []
+    >>> copied_spans(src, (0, 63), src, (0, 63))
+    [(0, 62)]
+    """
+    copy_span, source_span = extend_to_sentence_edges(
+        copy_text, copy_span, source_text, source_span)
+    cw = _words(copy_text, *copy_span)
+    sw = _words(source_text, *source_span)
+    if not cw or not sw:
+        return []
+    if quoted is None:
+        quoted = quotation_mask(copy_text)
+    if source_quoted is None:
+        source_quoted = quotation_mask(source_text)
+    pairs: list[tuple[int, int]] = []  # (copy word, source word) matched
+    for tag, i1, i2, j1, _j2 in _word_opcodes([w for *_, w in sw], [w for *_, w in cw]):
+        if tag == "equal":
+            pairs.extend((j1 + k, i1 + k) for k in range(i2 - i1))
+    out: list[tuple[int, int]] = []
+    lim = MAX_SUBSTITUTION_TOKENS
+
+    def flush(run: list[tuple[int, int]]) -> None:
+        if not run:
+            return
+        source_of = dict(run)
+        piece = 0  # matched content words of the current unquoted piece
+        lo = hi = -1
+        for c in range(run[0][0], run[-1][0] + 1):
+            start, end, word = cw[c]
+            s = source_of.get(c)
+            if quoted[start] or (s is not None and source_quoted[sw[s][0]]):
+                if piece >= min_content_words:
+                    out.append((lo, hi))
+                piece, lo = 0, -1
+            elif s is not None:
+                if lo < 0:
+                    lo = start
+                hi = end
+                piece += _is_content(copy_text[start:end], word)
+        if piece >= min_content_words:
+            out.append((lo, hi))
+
+    run: list[tuple[int, int]] = []
+    for c, s in pairs:
+        if run and (c - run[-1][0] - 1 > lim or s - run[-1][1] - 1 > lim):
+            flush(run)
+            run = []
+        run.append((c, s))
+    flush(run)
+    return out
+
+
+def copied_mask(
+    text: str,
+    sources: Iterable[tuple[str, Iterable[tuple[int, int, int, int]]]],
+    min_content_words: int = MIN_COPIED_CONTENT_WORDS,
+) -> np.ndarray:
+    """Boolean mask of the characters of ``text`` that are copied prose (``copied_spans``).
+
+    Args:
+        text: The document (the copy).
+        sources: ``(source_text, passages)`` per source, each passage
+            ``(start, end, source_start, source_end)`` (char offsets in ``text`` first).
+    """
+    mask = np.zeros(len(text), dtype=bool)
+    quoted = quotation_mask(text)
+    for source_text, spans in sources:
+        source_quoted = quotation_mask(source_text)
+        for t0, t1, s0, s1 in spans:
+            for a, b in copied_spans(text, (t0, t1), source_text, (s0, s1), quoted,
+                                     min_content_words, source_quoted):
+                mask[a:b] = True
+    return mask
+
+
+def derived_share(
+    text: str,
+    reused: np.ndarray,
+    sources: Iterable[tuple[str, Iterable[tuple[int, int, int, int]]]] | None = None,
+) -> float:
+    """Share of ``text``'s own prose reused from other documents.
 
     Two outlets quoting the same speaker share the quotation without one copying
-    the other, so quoted text is evidence of nothing: the derivation class is based
-    on the reused characters *outside* quotation marks, over the whole length.
+    the other, so quoted text is evidence of nothing, either way: the share is the
+    reused characters *outside* direct quotations over all characters outside them
+    (a verbatim reprint of an article that is one quarter quotation is still wholly
+    derived).
 
     Args:
         text: The document.
         reused: Boolean mask over its characters of what passages cover.
+        sources: The passages behind ``reused`` with their source texts
+            (``(source_text, [(start, end, source_start, source_end), ...])`` per
+            source). When given, only copied prose counts (``copied_mask``): runs of
+            matched words outside quotations, not the reporting text, names and
+            attributions that an aligner passage also covers. Without it the whole
+            mask counts.
+
+    >>> t = 'Rain fell. “We are ready,” the mayor said.'
+    >>> derived_share(t, quotation_mask(t)), derived_share(t, np.ones(len(t), bool))
+    (0.0, 1.0)
     """
     if not len(text):
         return 0.0
-    return float((reused & ~quotation_mask(text)).sum()) / len(text)
+    outside = ~quotation_mask(text)
+    n = int(outside.sum())
+    if n == 0:
+        return 0.0
+    if sources is not None:
+        reused = reused & copied_mask(text, sources)
+    return float((reused & outside).sum()) / n
 
 
 def classify(share: float, params: Params) -> str:
@@ -647,9 +846,17 @@ def build_trace(
                 edit_counts[key] += 1
                 edit_docs[key].add(sid)
     coverage = float(all_covered.sum()) / n_tok
+    # the class counts copied prose only: matched-word runs outside quotations
+    # (``copied_mask``), not the quotations and reporting text passages also cover
     quoted = quotation_mask(text)
-    outside = np.array([not quoted[s] for s, _ in qtok], dtype=bool)
-    share_outside_quotes = float((all_covered & outside).sum()) / n_tok
+    quoted_tok = np.array([quoted[s] for s, _ in qtok], dtype=bool)
+    copied = copied_mask(text, [
+        (str(sources_meta[sid]["text"]), [(p.a_start, p.a_end, p.b_start, p.b_end) for p in ps])
+        for sid, ps in by_source.items()
+    ]) & ~quoted
+    copied_tok = np.array([copied[s] for s, _ in qtok], dtype=bool)
+    n_own = int((~quoted_tok).sum()) if len(qtok) else 0
+    share_outside_quotes = float((all_covered & copied_tok).sum()) / n_own if n_own else 0.0
     dated = [s for s in order if sources_meta[s].get("published_at") is not None]
     earliest: list[str] = []
     if dated:

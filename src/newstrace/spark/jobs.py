@@ -18,6 +18,9 @@ Stages (each writes one Parquet folder under ``out``, named like the DuckDB tabl
    segment graph by the large-star/small-star method (Kiveris et al., SoCC 2014)
    on DataFrames, lineage cut by ``localCheckpoint`` each round; clusters ranked
    and summarised as in ``Index._cluster``; story families likewise on documents.
+6. **provenance** -- ``edges``, ``doc_provenance``, ``substitutions`` and
+   ``cluster_provenance`` with the pure steps of ``newstrace.corpus_provenance``
+   (per pair, per target document, per cluster; see ``newstrace.spark.provenance``).
 
 Run it with ``newstrace spark-index --input PATH --out DIR [--master URL]``, or on a
 cluster ``spark-submit --master yarn -m newstrace.spark.jobs --input ... --out ...``
@@ -618,6 +621,22 @@ def run_pipeline(
     report.seconds["cluster"] = time.perf_counter() - t
     log(f"cluster: {report.counts['clusters']} clusters ({report.seconds['cluster']:.1f}s)")
 
+    # 6. provenance (the pure steps of newstrace.corpus_provenance) -------------------------
+    t = time.perf_counter()
+    from newstrace.spark.provenance import PROVENANCE_TABLES, provenance_stage
+
+    parts = provenance_stage(
+        spark, docs, passages, spark.read.parquet(f"{out}/cluster_members"), out, work, n_parts,
+        params, _write,
+    )
+    for table in PROVENANCE_TABLES:
+        report.counts[table] = spark.read.parquet(f"{out}/{table}").count()
+    report.seconds["provenance"] = time.perf_counter() - t
+    report.seconds.update({f"provenance.{k}": v for k, v in parts.items()})
+    log(f"provenance: {report.counts['edges']} edges, {report.counts['substitutions']} substitution "
+        f"pairs ({report.seconds['provenance']:.1f}s: "
+        + ", ".join(f"{k} {v:.1f}s" for k, v in parts.items()) + ")")
+
     report.seconds["total"] = time.perf_counter() - t_all
     manifest = {
         "engine": "spark",
@@ -629,7 +648,7 @@ def run_pipeline(
         "rejected": report.rejected,
         "duplicates": report.duplicates,
         "seconds": {k: round(v, 3) for k, v in report.seconds.items()},
-        "tables": list(TABLE_COLUMNS),
+        "tables": list(TABLE_COLUMNS) + list(PROVENANCE_TABLES),
     }
     if _is_local(out):
         shutil.rmtree(_local(work), ignore_errors=True)

@@ -59,7 +59,11 @@ def load_parquet(out_dir: str | Path, db_path: str | Path) -> dict[str, int]:
 
     The database must not exist yet or be empty. Postings are stored sorted by
     hash (trace looks fingerprints up by hash). Sequences are advanced past the
-    loaded keys, so ``newstrace ingest`` + ``index`` can add documents later.
+    loaded keys, so ``newstrace ingest`` + ``index`` can add documents later. The
+    provenance tables (``edges``, ``doc_provenance``, ``substitutions``,
+    ``cluster_provenance``) are loaded as the Spark engine computed them; an output
+    written by an older engine without them gets them computed here, on one machine
+    (``corpus_provenance.compute_provenance``).
 
     Returns:
         ``{table: rows loaded}`` plus ``seconds``.
@@ -117,9 +121,40 @@ def load_parquet(out_dir: str | Path, db_path: str | Path) -> dict[str, int]:
         raise UserError(f"{out}: cannot load Spark output ({str(ex).splitlines()[0]})") from None
     finally:
         con.close()
-    _corpus_provenance(db_path, params)
+    if all((out / t).is_dir() for t in PROVENANCE_ORDER):
+        counts.update(_load_provenance(out, db_path))
+    else:  # written by an engine version without the provenance stage: compute it here
+        _corpus_provenance(db_path, params)
     counts["seconds"] = round(time.perf_counter() - t0, 3)  # type: ignore[assignment]
     return counts
+
+
+#: provenance table -> the order of its rows in a DuckDB-built database.
+PROVENANCE_ORDER: dict[str, str] = {
+    "edges": "least(source_key, target_key), greatest(source_key, target_key)",
+    "doc_provenance": "doc_key",
+    "substitutions": "n_docs DESC, count DESC, source, replacement",
+    "cluster_provenance": "cluster_id",
+}
+
+
+def _load_provenance(out: Path, db_path: str | Path) -> dict[str, int]:
+    """Load the provenance tables the Spark engine computed (``newstrace.spark.provenance``)."""
+    from newstrace.corpus_provenance import store_tables
+
+    con = connect(db_path)
+    try:
+        sources = {}
+        for table, order in PROVENANCE_ORDER.items():
+            glob = str(out / table / "*.parquet").replace("'", "''")
+            sources[table] = f"read_parquet('{glob}') ORDER BY {order}"
+        store_tables(con, sources)
+        con.execute("CHECKPOINT")
+        return {t: int(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in PROVENANCE_ORDER}
+    except Exception as ex:  # a broken Parquet file, a schema mismatch: one line
+        raise UserError(f"{out}: cannot load Spark provenance tables ({str(ex).splitlines()[0]})") from None
+    finally:
+        con.close()
 
 
 def _corpus_provenance(db_path: str | Path, params: Params) -> None:

@@ -1,0 +1,74 @@
+"""The pure steps of ``corpus_provenance`` that both engines call (per pair, per
+target document, per cluster, dictionary reduce) on hand-made inputs."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from newstrace.corpus_provenance import (
+    arrow_table,
+    cluster_provenance,
+    document_provenance,
+    finish_document,
+    pair_edge,
+    substitution_counts,
+    substitution_order,
+    substitution_row,
+    unreused_document,
+)
+from newstrace.params import DEFAULT_PARAMS
+
+T0 = datetime(2026, 3, 1, 9, 0)
+TEXT = "Rain fell on the northern hills for a third day, and officials closed two roads. " * 3
+
+
+def _doc(key: int, doc_id: str, when: datetime | None, text: str = TEXT, publisher: str | None = None):
+    return {"doc_key": key, "id": doc_id, "published_at": when, "text": text, "publisher": publisher}
+
+
+def test_pair_edge_orients_spans_target_first() -> None:
+    a, b = _doc(1, "late", T0 + timedelta(days=1)), _doc(2, "early", T0)
+    edge, spans, directed = pair_edge(a, b, [(0, 10, 5, 15), (8, 20, 30, 42)])
+    assert directed and edge["basis"] == "date"
+    assert (edge["source_id"], edge["target_id"]) == ("early", "late")
+    assert spans == [(0, 10, 5, 15), (8, 20, 30, 42)]  # a is the target: unchanged
+    assert edge["chars"] == 20 and edge["passages"] == 2
+    edge, spans, _ = pair_edge(b, a, [(5, 15, 0, 10)])
+    assert spans == [(0, 10, 5, 15)]  # b is the target: flipped
+
+
+def test_pair_edge_tie_is_undirected_by_smaller_id() -> None:
+    edge, _, directed = pair_edge(_doc(1, "zeta", T0), _doc(2, "alpha", T0), [(0, 5, 0, 5)])
+    assert not directed and edge["basis"] == "tie" and edge["source_id"] == "alpha"
+
+
+def test_document_provenance_and_spin() -> None:
+    src = _doc(1, "wire", T0)
+    copy = _doc(2, "copy", T0 + timedelta(hours=3), TEXT.replace("officials", "authorities"))
+    _, spans, _ = pair_edge(src, copy, [(0, len(TEXT), 0, len(copy["text"]))])
+    rec, subs, det = document_provenance(copy, [(src, spans, "date")], [], DEFAULT_PARAMS,
+                                         keep_details=True)
+    assert rec["earliest_source"] == "wire" and rec["n_sources"] == 1 and not rec["composite"]
+    assert rec["class"] == "wholly derived" and rec["share_reused"] > 0.9
+    assert ("officials", "authorities") in subs and det[0]["source_id"] == "wire"
+    count, pair_docs = substitution_counts({2: subs})
+    finish_document(rec, subs, pair_docs)
+    assert rec["n_substitutions"] == len(subs) and rec["spin_score"] > 0
+    rows = sorted((substitution_row(k[0], k[1], c, pair_docs[k]) for k, c in count.items()),
+                  key=substitution_order)
+    assert rows[0]["lexical"] and rows[0]["n_docs"] == 1
+    original, _, _ = document_provenance(src, [], [], DEFAULT_PARAMS)
+    assert original["earliest_source"] == "wire" and original["share_reused"] == 0.0
+    tied, _, _ = document_provenance(src, [], ["b", "a"], DEFAULT_PARAMS)
+    assert tied["earliest_source"] == "equally early: a, b, wire"
+    table = arrow_table("doc_provenance", [rec, unreused_document(3, "alone")])
+    assert table.column("earliest_source").to_pylist() == ["wire", None]
+
+
+def test_cluster_provenance_clock_skew_and_undated() -> None:
+    members = [_doc(1, "copy", T0), _doc(2, "orig", T0 + timedelta(minutes=20)), _doc(3, "nodate", None)]
+    row = cluster_provenance(7, members, {1: [(2, "clock-skew")]})
+    assert row["earliest_ids"] == ["orig"] and row["clock_skew"] and row["n_undated"] == 1
+    assert row["label"] == "unknown — earliest dated copy is orig (a copy is dated earlier: clock skew)"
+    placed = cluster_provenance(7, members, {1: [(2, "clock-skew")], 3: [(2, "evidence")]})
+    assert placed["label"] == "orig (a copy is dated earlier: clock skew)"
