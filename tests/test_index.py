@@ -180,3 +180,29 @@ def test_short_and_empty_corpus(tmp_path):
         assert r.added >= 2 and len(r.rejected) >= 1
         report = idx.build()
         assert report.passages == 0
+
+
+def test_alignment_reads_stored_tokens_and_backfills_missing_ones(tmp_path):
+    from newstrace.tokens import Tokens, tokenize_text
+
+    recs = demo_corpus()
+    with Index.open(tmp_path / "t.duckdb") as idx:
+        idx.add(recs)
+        idx.build()
+        con = idx.con
+        n_docs = con.execute("SELECT count(*) FROM documents").fetchall()[0][0]
+        assert con.execute("SELECT count(*) FROM doc_tokens").fetchall()[0][0] == n_docs
+        key, text = con.execute("SELECT doc_key, text FROM documents ORDER BY doc_key LIMIT 1").fetchall()[0]
+        (data,) = con.execute("SELECT data FROM doc_tokens WHERE doc_key = ?", [key]).fetchall()[0]
+        stored, fresh = Tokens.from_bytes(data), tokenize_text(text)
+        assert all((getattr(stored, f) == getattr(fresh, f)).all() for f in ("starts", "ends", "ids", "stop"))
+        before = con.execute("SELECT * FROM passages ORDER BY passage_id").fetchall()
+        # an index without stored tokens (older version): re-align everything from text
+        con.execute("DELETE FROM doc_tokens")
+        con.execute("DELETE FROM passages")
+        con.execute("UPDATE pairs SET aligned = false")
+    with Index.open(tmp_path / "t.duckdb") as idx:  # a fresh process: empty token cache
+        idx.build()
+        after = idx.con.execute("SELECT * FROM passages ORDER BY passage_id").fetchall()
+        assert [r[1:] for r in after] == [r[1:] for r in before]
+        assert idx.con.execute("SELECT count(DISTINCT doc_key) FROM doc_tokens").fetchall()[0][0] > 0

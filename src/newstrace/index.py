@@ -334,9 +334,10 @@ class Index:
             ).fetchall()
             hash_parts = []
             key_parts = []
-            fp_keys, fp_tokens, fp_ngrams = [], [], []
+            fp_keys, fp_tokens, fp_ngrams, fp_data = [], [], [], []
             for key, text in rows:
                 tok = self._tokenize(key, text)
+                fp_data.append(tok.to_bytes())
                 hashes = document_fingerprints(tok, self.params.ngram_tokens)
                 hash_parts.append(hashes)
                 key_parts.append(np.full(hashes.shape[0], key, dtype=np.int32))
@@ -350,8 +351,10 @@ class Index:
                 }
             )
             marks = pa.table({"doc_key": fp_keys, "n_tokens": fp_tokens, "n_ngrams": fp_ngrams})
-            with transaction(con, batch_postings=postings, batch_marks=marks):
+            stored = pa.table({"doc_key": pa.array(fp_keys, pa.int32()), "data": pa.array(fp_data, pa.binary())})
+            with transaction(con, batch_postings=postings, batch_marks=marks, batch_tokens=stored):
                 con.execute("INSERT INTO postings SELECT hash, doc_key FROM batch_postings")
+                con.execute("INSERT INTO doc_tokens SELECT doc_key, data FROM batch_tokens")
                 con.execute("INSERT INTO fingerprinted SELECT doc_key, n_tokens, n_ngrams FROM batch_marks")
             done += len(chunk)
             progress("fingerprint", done, total)
@@ -362,21 +365,17 @@ class Index:
         total = con.execute("SELECT count(*) FROM pairs WHERE NOT aligned").fetchall()[0][0]
         progress("align", 0, total)
         done = n_passages = 0
-        while True:
-            pairs = con.execute(
-                "SELECT a_key, b_key FROM pairs WHERE NOT aligned ORDER BY a_key, b_key LIMIT ?",
-                [ALIGN_BATCH],
-            ).fetchall()
-            if not pairs:
-                break
+        todo = con.execute(
+            "SELECT a_key, b_key FROM pairs WHERE NOT aligned ORDER BY a_key, b_key"
+        ).fetchnumpy()
+        todo_a = np.asarray(todo["a_key"], np.int64)
+        todo_b = np.asarray(todo["b_key"], np.int64)
+        del todo
+        for lo_pair in range(0, todo_a.shape[0], ALIGN_BATCH):
+            pairs = list(zip(todo_a[lo_pair : lo_pair + ALIGN_BATCH].tolist(),
+                             todo_b[lo_pair : lo_pair + ALIGN_BATCH].tolist(), strict=True))
             keys = sorted({k for p in pairs for k in p})
-            needed = [k for k in keys if self._tokens.get(k) is None]
-            for lo in range(0, len(needed), 5000):
-                for key, text in con.execute(
-                    "SELECT doc_key, text FROM documents WHERE doc_key IN (SELECT unnest(?))",
-                    [needed[lo : lo + 5000]],
-                ).fetchall():
-                    self._tokenize(key, text)
+            self._load_tokens([k for k in keys if self._tokens.get(k) is None])
             position = {k: i for i, k in enumerate(keys)}
             docs = [self._tokens.get(k) or self._tokenize_key(k) for k in keys]
             pair_idx = np.array([(position[a], position[b]) for a, b in pairs], dtype=np.int64)
@@ -429,6 +428,30 @@ class Index:
             n_passages += new_passages.num_rows
             progress("align", done, total)
         return done, n_passages
+
+    def _load_tokens(self, keys: list[int]) -> None:
+        """Put the stored tokens of ``keys`` in the cache; documents with none stored
+        (an index from an older version, or loaded from Spark output) are tokenised
+        once and their tokens stored."""
+        con = self.con
+        for lo in range(0, len(keys), 5000):
+            chunk = keys[lo : lo + 5000]
+            for key, data in con.execute(
+                "SELECT doc_key, data FROM doc_tokens WHERE doc_key IN (SELECT unnest(?))", [chunk]
+            ).fetchall():
+                self._tokens.put(key, Tokens.from_bytes(data))
+            missing = [k for k in chunk if self._tokens.get(k) is None]
+            if missing:
+                made = []
+                for key, text in con.execute(
+                    "SELECT doc_key, text FROM documents WHERE doc_key IN (SELECT unnest(?))", [missing]
+                ).fetchall():
+                    made.append((key, self._tokenize(key, text).to_bytes()))
+                if made and not self.read_only:  # stored for next time
+                    table = pa.table({"doc_key": pa.array([k for k, _ in made], pa.int32()),
+                                      "data": pa.array([d for _, d in made], pa.binary())})
+                    with transaction(con, made_tokens=table):
+                        con.execute("INSERT INTO doc_tokens SELECT doc_key, data FROM made_tokens")
 
     def _cluster(self, progress: ProgressFn) -> int:
         con = self.con

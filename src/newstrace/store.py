@@ -41,6 +41,8 @@ CREATE TABLE IF NOT EXISTS postings(hash BIGINT NOT NULL, doc_key INTEGER NOT NU
 CREATE TABLE IF NOT EXISTS postings_blocks(
     block BIGINT NOT NULL, first_hash BIGINT NOT NULL, hashes BLOB NOT NULL, doc_keys BLOB NOT NULL
 );
+-- the tokens of each fingerprinted document (Tokens.to_bytes), so alignment reads them
+CREATE TABLE IF NOT EXISTS doc_tokens(doc_key INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS fingerprinted(doc_key INTEGER NOT NULL, n_tokens INTEGER, n_ngrams INTEGER);
 -- stage 4 output: candidate pairs (a_key < b_key); paired marks docs whose pairs are found
 CREATE TABLE IF NOT EXISTS pairs(
@@ -73,7 +75,7 @@ CREATE TABLE IF NOT EXISTS families(doc_key INTEGER NOT NULL, family_id INTEGER 
 """
 
 TABLES = (
-    "documents", "postings", "postings_blocks", "fingerprinted", "pairs", "paired", "passages",
+    "documents", "postings", "postings_blocks", "doc_tokens", "fingerprinted", "pairs", "paired", "passages",
     "clusters", "cluster_members", "families",
 )
 
