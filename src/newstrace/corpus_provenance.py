@@ -60,8 +60,11 @@ Only directed edges whose source is earlier count as reuse *from earlier documen
 from __future__ import annotations
 
 import json
+import multiprocessing as mp
+import os
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -108,6 +111,7 @@ CREATE TABLE IF NOT EXISTS cluster_provenance(
 """
 
 _STOP = {"the", "a", "an", "of", "and", "news", "daily", "online", "press"}
+
 
 
 def _credit_re(publisher: str | None) -> re.Pattern[str] | None:
@@ -305,8 +309,10 @@ def document_provenance(
         union |= m
     order = sorted(masks, key=lambda sid: (-int(masks[sid].sum()), _date_key(src_of[sid])))
     contributors = contributor_groups(masks, order, n)
-    # only copied prose counts: matched words outside quotations (provenance.copied_mask)
-    share = derived_share(text, union, [(src["text"], spans) for src, spans, _ in incoming]) if incoming else 0.0
+    # only copied prose counts: matched words outside quotations (provenance.copied_mask;
+    # sources in order of coverage, so a passage already copied from a better source is
+    # not word-aligned again)
+    share = derived_share(text, union, [(src_of[sid]["text"], spans_of[sid]) for sid in order]) if incoming else 0.0
     subs: list[tuple[str, str]] = []
     n_ins = n_del = n_moved = aligned = 0
     sources_out = []
@@ -571,10 +577,7 @@ def analyse(idx: Any, keep_details: bool = False) -> Provenance:
     documents: dict[int, dict[str, Any]] = {}
     details: dict[int, list[dict[str, Any]]] = {}
     doc_subs: dict[int, list[tuple[str, str]]] = {}
-    for key, d in docs.items():
-        rec, subs, det = document_provenance(
-            d, incoming.get(key, []), ties.get(key, []), params, keep_details
-        )
+    for key, rec, subs, det in _each_document(docs, incoming, ties, params, keep_details):
         documents[key] = rec
         doc_subs[key] = subs
         if keep_details and det:
@@ -602,6 +605,44 @@ def analyse(idx: Any, keep_details: bool = False) -> Provenance:
             into[e["target_key"]].append((e["source_key"], e["basis"]))
     clusters = {cid: cluster_provenance(cid, ms, into) for cid, ms in members.items()}
     return Provenance(docs, edges, documents, substitutions, clusters, details)
+
+
+#: Corpora with at least this many documents run ``document_provenance`` in worker
+#: processes (forked: they share the loaded texts), one per CPU.
+PARALLEL_MIN_DOCS = 20_000
+_SHARED: tuple[Any, ...] = ()
+
+
+def _document_batch(keys: list[int]) -> list[tuple[int, dict[str, Any], list[tuple[str, str]], Any]]:
+    docs, incoming, ties, params, keep_details = _SHARED
+    out = []
+    for key in keys:
+        rec, subs, det = document_provenance(
+            docs[key], incoming.get(key, []), ties.get(key, []), params, keep_details
+        )
+        out.append((key, rec, subs, det))
+    return out
+
+
+def _each_document(
+    docs: dict[int, dict[str, Any]], incoming: Any, ties: Any, params: Any, keep_details: bool
+) -> Iterator[tuple[int, dict[str, Any], list[tuple[str, str]], Any]]:
+    """``document_provenance`` of every document, in ``docs`` order; in forked worker
+    processes for a large corpus (the per-document word alignments dominate)."""
+    global _SHARED
+    keys = list(docs)
+    workers = min(os.cpu_count() or 1, 8)
+    _SHARED = (docs, incoming, ties, params, keep_details)
+    try:
+        if len(keys) < PARALLEL_MIN_DOCS or workers < 2 or "fork" not in mp.get_all_start_methods():
+            yield from _document_batch(keys)
+            return
+        chunks = [keys[i : i + 2000] for i in range(0, len(keys), 2000)]
+        with mp.get_context("fork").Pool(workers) as pool:
+            for part in pool.imap(_document_batch, chunks):
+                yield from part
+    finally:
+        _SHARED = ()
 
 
 def _union_len(spans: list[tuple[int, int]]) -> int:

@@ -9,9 +9,10 @@ in reused passages, *partially derived* from ``Params.partially_derived``, else
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
-from collections import Counter, defaultdict
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from difflib import SequenceMatcher
@@ -224,12 +225,24 @@ def copied_mask(
     mask = np.zeros(len(text), dtype=bool)
     quoted = quotation_mask(text)
     for source_text, spans in sources:
-        source_quoted = quotation_mask(source_text)
+        source_quoted: np.ndarray | None = None
         for t0, t1, s0, s1 in spans:
+            outside = ~quoted[t0:t1]
+            todo = int(outside.sum())
+            if todo == 0 or int((mask[t0:t1] & outside).sum()) >= ALREADY_COPIED * todo:
+                continue  # (nearly) all of it is copied prose from an earlier-listed source
+            if source_quoted is None:
+                source_quoted = quotation_mask(source_text)
             for a, b in copied_spans(text, (t0, t1), source_text, (s0, s1), quoted,
                                      min_content_words, source_quoted):
                 mask[a:b] = True
     return mask
+
+
+#: ``copied_mask`` skips a passage when this share of its unquoted characters is already
+#: copied prose from a source listed before (list sources best first): a story reprinted
+#: ten times is word-aligned against one copy, not ten.
+ALREADY_COPIED = 0.8
 
 
 def derived_share(
@@ -284,11 +297,38 @@ def classify(share: float, params: Params) -> str:
     return "not derived"
 
 
-def _words(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
+def _all_words(text: str) -> list[tuple[int, int, str]]:
+    if text.isascii():  # NFKC leaves ASCII alone: skip it per word
+        return [(m.start(), m.end(), m.group().lower()) for m in TOKEN_RE.finditer(text)]
     return [
         (m.start(), m.end(), unicodedata.normalize("NFKC", m.group()).casefold())
-        for m in TOKEN_RE.finditer(text, start, end)
+        for m in TOKEN_RE.finditer(text)
     ]
+
+
+#: The words of recently seen texts: corpus provenance aligns one text against many
+#: (a wire story against each of its copies), each passage being a slice of it.
+_WORDS_CACHE: OrderedDict[int, tuple[str, list[int], list[tuple[int, int, str]]]] = OrderedDict()
+_WORDS_CACHE_SIZE = 4096
+
+
+def _words(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
+    """The words lying in ``text[start:end]``: ``(start, end, normalised form)``."""
+    hit = _WORDS_CACHE.get(id(text))
+    if hit is None or hit[0] is not text:
+        words = _all_words(text)
+        hit = (text, [w[0] for w in words], words)
+        _WORDS_CACHE[id(text)] = hit
+        if len(_WORDS_CACHE) > _WORDS_CACHE_SIZE:
+            _WORDS_CACHE.popitem(last=False)
+    else:
+        _WORDS_CACHE.move_to_end(id(text))
+    _, starts, words = hit
+    i = bisect.bisect_left(starts, start)
+    j = bisect.bisect_left(starts, end)
+    while j > i and words[j - 1][1] > end:  # a word running past the span is not in it
+        j -= 1
+    return words[i:j]
 
 
 def _common_prefix(a: str, b: str) -> int:
