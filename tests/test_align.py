@@ -243,3 +243,30 @@ def test_a_summary_spanning_most_of_the_source_covers_all_of_it() -> None:
     far = rows.copy()
     far[1, :2] += 200
     assert _merge_summaries(far, 40, 2.0, 30, 1000).tolist() == far.tolist()
+
+
+def test_a_reworded_passage_grows_into_shuffled_neighbour_sentences() -> None:
+    """Extension stage: a similar sentence next to a reworded passage joins it, in either B order."""
+    import numpy as np
+
+    from newstrace.align import _extend_rows
+
+    # 4 sentences of 10 tokens per side; the passage covers sentences 1-2 on both sides.
+    # A's sentence 0 matches B's sentence 3, A's 3 matches B's 0 (shuffled edge sentences).
+    bnd = np.array([0, 10, 20, 30, 40], dtype=np.int64)
+    sid = np.repeat(np.arange(4), 10).astype(np.int64)
+    pa = np.array([0, 3], dtype=np.int64)
+    pb = np.array([3, 0], dtype=np.int64)
+    pc = np.array([5, 5], dtype=np.int64)
+    pd = np.array([0.8, 0.8])
+    reworded = np.array([[10, 30, 10, 30, 16]], dtype=np.int64)
+    out = _extend_rows(reworded, sid, bnd, sid, bnd, pa, pb, pc, pd, 3, 0.5, 15)
+    assert out.tolist() == [[0, 40, 0, 40, 26]]
+    # a dense copy (verbatim text, a quotation) ends where it ends
+    dense = np.array([[10, 30, 10, 30, 20]], dtype=np.int64)
+    assert _extend_rows(dense, sid, bnd, sid, bnd, pa, pb, pc, pd, 3, 0.5, 15).tolist() == dense.tolist()
+    # too weak to license growth; and a neighbour pair below the Dice bar does not join
+    weak = np.array([[10, 30, 10, 30, 12]], dtype=np.int64)
+    assert _extend_rows(weak, sid, bnd, sid, bnd, pa, pb, pc, pd, 3, 0.5, 15).tolist() == weak.tolist()
+    low = np.array([0.3, 0.3])
+    assert _extend_rows(reworded, sid, bnd, sid, bnd, pa, pb, pc, low, 3, 0.5, 15).tolist() == reworded.tolist()

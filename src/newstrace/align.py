@@ -36,6 +36,14 @@ Seed, chain, merge, filter -- all on token ids, in a compiled (numba) loop:
    order) on both sides are merged, unless that grows one side only; a passage
    lying mostly inside a stronger one on either side is dropped (a repeated
    source paragraph or a coincidental phrase is not reported twice).
+7b. **Extension** (hysteresis): a passage that is not a dense copy (below
+   ``_EXT_MAX_DENSITY`` matched) and matches ``_EXT_LICENSE`` x
+   ``min_matched_tokens`` grows sentence by sentence into the next / previous
+   sentence of A when that sentence is similar (``_EXT_SHARED`` content words,
+   weighted Dice ``_EXT_DICE``, near the best match of both sentences) to a
+   sentence of B just after *or* just before the passage's B span: PAN's random
+   obfuscation shuffles sentences inside a case. Dense copies (verbatim text,
+   quotations) end where they end; growth never enters another passage.
 8. **Summaries**: passages within ``summary_gap_tokens`` of each other in A whose B
    span is ``summary_ratio`` times longer (and not aligned elsewhere) are merged
    into one: a few sentences condensing a longer text. A summary passage whose B
@@ -246,7 +254,7 @@ def _word_weights(
 
 
 @nb.njit(cache=True, nogil=True)
-def _sentence_passages(
+def _sentence_pairs(
     si: np.ndarray,
     sj: np.ndarray,
     k_uni: int,
@@ -258,23 +266,14 @@ def _sentence_passages(
     b_up: np.ndarray,
     min_shared: int,
     min_dice: float,
-    gap_s: int,
-    min_seeds: int,
-    min_tokens: int,
-    snap: int,
-) -> np.ndarray:
-    """Passages from runs of similar sentences (reworded, shuffled or translated text).
+):
+    """Sentence pairs sharing ``min_shared`` content words with a weighted Dice >= ``min_dice``.
 
-    Two sentences are similar when they share ``min_shared`` content words and
-    their Dice coefficient over content words is at least ``min_dice``. Similar
-    sentence pairs that follow each other on both sides within ``gap_s``
-    sentences are chained; a chain of ``min_seeds`` pairs, ``min_tokens`` long on
-    each side, is a passage.
-    Rows as in ``align_token_ids``; ``matched`` counts shared content words.
+    Returns ``(sid_a, bnd_a, sid_b, bnd_b, pa, pb, pc, pd, lo_a, hi_a, lo_b, hi_b)``:
+    sentence of each token and sentence bounds per side, then per pair (in
+    ``(sa, sb)`` order) its sentences, shared word count, Dice, and the first /
+    last+1 shared word on each side.
     """
-    empty = np.zeros((0, 5), dtype=np.int64)
-    if k_uni == 0 or min_seeds <= 0:
-        return empty
     sid_a, bnd_a, cnt_a = _sentences(a_flags)
     sid_b, bnd_b, cnt_b = _sentences(b_flags)
     wa, wsum_a = _word_weights(a_uv, a_up, sid_a, cnt_a.shape[0])
@@ -285,12 +284,10 @@ def _sentence_passages(
         keys[t] = sid_a[si[t]] * nsb + sid_b[sj[t]]
     korder = np.argsort(keys, kind="mergesort")
     keys = keys[korder]
-    # similar sentence pairs, in (sa, sb) order
     pa = np.empty(k_uni, dtype=np.int64)
     pb = np.empty(k_uni, dtype=np.int64)
     pc = np.empty(k_uni, dtype=np.int64)
     pd = np.empty(k_uni, dtype=np.float64)
-    # first/last shared word of each sentence pair, per side (passage edges)
     lo_a = np.empty(k_uni, dtype=np.int64)
     hi_a = np.empty(k_uni, dtype=np.int64)
     lo_b = np.empty(k_uni, dtype=np.int64)
@@ -336,11 +333,71 @@ def _sentence_passages(
                 hi_b[ns] = hb_ + 1
                 ns += 1
         t = t2
+    return (sid_a, bnd_a, sid_b, bnd_b, pa[:ns], pb[:ns], pc[:ns], pd[:ns],
+            lo_a[:ns], hi_a[:ns], lo_b[:ns], hi_b[:ns])
+
+
+@nb.njit(cache=True, nogil=True)
+def _sentence_passages(
+    bnd_a: np.ndarray,
+    bnd_b: np.ndarray,
+    all_pa: np.ndarray,
+    all_pb: np.ndarray,
+    all_pc: np.ndarray,
+    all_pd: np.ndarray,
+    all_lo_a: np.ndarray,
+    all_hi_a: np.ndarray,
+    all_lo_b: np.ndarray,
+    all_hi_b: np.ndarray,
+    a_flags: np.ndarray,
+    b_flags: np.ndarray,
+    min_shared: int,
+    min_dice: float,
+    gap_s: int,
+    min_seeds: int,
+    min_tokens: int,
+    snap: int,
+) -> np.ndarray:
+    """Passages from runs of similar sentences (reworded, shuffled or translated text).
+
+    Two sentences are similar when they share ``min_shared`` content words and
+    their Dice coefficient over content words is at least ``min_dice`` (the
+    pairs come from ``_sentence_pairs``, possibly laxer). Similar sentence pairs
+    that follow each other on both sides within ``gap_s`` sentences are chained;
+    a chain of ``min_seeds`` pairs, ``min_tokens`` long on each side, is a passage.
+    Rows as in ``align_token_ids``; ``matched`` counts shared content words.
+    """
+    empty = np.zeros((0, 5), dtype=np.int64)
+    if min_seeds <= 0:
+        return empty
+    nsa = bnd_a.shape[0] - 1
+    nsb = bnd_b.shape[0] - 1
+    n0 = all_pa.shape[0]
+    pa = np.empty(n0, dtype=np.int64)
+    pb = np.empty(n0, dtype=np.int64)
+    pc = np.empty(n0, dtype=np.int64)
+    pd = np.empty(n0, dtype=np.float64)
+    lo_a = np.empty(n0, dtype=np.int64)
+    hi_a = np.empty(n0, dtype=np.int64)
+    lo_b = np.empty(n0, dtype=np.int64)
+    hi_b = np.empty(n0, dtype=np.int64)
+    ns = 0
+    for x in range(n0):
+        if all_pc[x] >= min_shared and all_pd[x] >= min_dice:
+            pa[ns] = all_pa[x]
+            pb[ns] = all_pb[x]
+            pc[ns] = all_pc[x]
+            pd[ns] = all_pd[x]
+            lo_a[ns] = all_lo_a[x]
+            hi_a[ns] = all_hi_a[x]
+            lo_b[ns] = all_lo_b[x]
+            hi_b[ns] = all_hi_b[x]
+            ns += 1
     # keep pairs near the best match of both their sentences: a sentence is reused
     # about once (a coincidental second match next to a copied sentence would
     # stretch the passage), though one sentence may condense two. Nearly equal
     # sentences are left to the exact-run stage.
-    best_a = np.zeros(cnt_a.shape[0], dtype=np.float64)
+    best_a = np.zeros(nsa, dtype=np.float64)
     best_b = np.zeros(nsb, dtype=np.float64)
     for x in range(ns):
         best_a[pa[x]] = max(best_a[pa[x]], pd[x])
@@ -448,6 +505,141 @@ def _sentence_passages(
             out[no, 4] = matched
         no += 1
     return out[:no]
+
+
+_EXT_SHARED = 3  # extension stage: a neighbouring sentence pair sharing this many content words...
+_EXT_DICE = 0.5  # ...this similar (weighted Dice) grows a passage by one sentence on each side
+_EXT_SKIP = 1  # sentences an extension may skip on either side
+_EXT_MAX_STEPS = 64
+_EXT_MAX_DENSITY = 0.85  # ...unless this share of its tokens is matched
+_EXT_LICENSE = 2  # a passage matching this many times min_matched_tokens may grow
+
+
+@nb.njit(cache=True, nogil=True)
+def _ext_free(rows: np.ndarray, x: int, a0: int, a1: int, b0: int, b1: int) -> bool:
+    """Is the token range [a0, a1) x [b0, b1) free of every other passage (either side)?"""
+    for z in range(rows.shape[0]):
+        if z == x:
+            continue
+        if min(a1, rows[z, 1]) - max(a0, rows[z, 0]) > 0:
+            return False
+        if min(b1, rows[z, 3]) - max(b0, rows[z, 2]) > 0:
+            return False
+    return True
+
+
+@nb.njit(cache=True, nogil=True)
+def _extend_rows(
+    rows: np.ndarray,
+    sid_a: np.ndarray,
+    bnd_a: np.ndarray,
+    sid_b: np.ndarray,
+    bnd_b: np.ndarray,
+    pa: np.ndarray,
+    pb: np.ndarray,
+    pc: np.ndarray,
+    pd: np.ndarray,
+    min_shared: int,
+    min_dice: float,
+    license: int,
+) -> np.ndarray:
+    """Grow passages sentence by sentence into similar neighbouring sentences (hysteresis).
+
+    A passage is strong evidence of reuse; the sentences next to it on both sides
+    need only be laxly similar (``min_shared`` content words, Dice ``min_dice``,
+    near the best match of both sentences) to belong to it: shuffled or reworded
+    sentences at a passage's edge that the exact runs missed. An extension may
+    skip ``_EXT_SKIP`` sentences per side and never enters another passage.
+    """
+    n = rows.shape[0]
+    npairs = pa.shape[0]
+    if n == 0 or npairs == 0:
+        return rows
+    nsa = bnd_a.shape[0] - 1
+    nsb = bnd_b.shape[0] - 1
+    best_a = np.zeros(nsa, dtype=np.float64)
+    best_b = np.zeros(nsb, dtype=np.float64)
+    for q in range(npairs):
+        if pc[q] >= min_shared and pd[q] >= min_dice:
+            best_a[pa[q]] = max(best_a[pa[q]], pd[q])
+            best_b[pb[q]] = max(best_b[pb[q]], pd[q])
+    ok = np.zeros(npairs, dtype=np.bool_)
+    for q in range(npairs):
+        ok[q] = (pc[q] >= min_shared and pd[q] >= min_dice
+                 and pd[q] >= _SENT_NEAR_BEST * best_a[pa[q]]
+                 and pd[q] >= _SENT_NEAR_BEST * best_b[pb[q]])
+    start_a = np.zeros(nsa + 1, dtype=np.int64)  # pairs are sorted by A sentence
+    for q in range(npairs):
+        start_a[pa[q] + 1] += 1
+    for s in range(nsa):
+        start_a[s + 1] += start_a[s]
+    r = rows.copy()
+    for x in range(n):
+        if r[x, 4] < license or r[x, 4] >= _EXT_MAX_DENSITY * min(r[x, 1] - r[x, 0], r[x, 3] - r[x, 2]):
+            continue  # weak, or a dense copy (verbatim text and quotations end where they end)
+        for _ in range(_EXT_MAX_STEPS):
+            grown = False
+            # the next (then the previous) sentence of A, matched to a sentence of B
+            # just after or just before the passage's B span (order-free: shuffled
+            # sentences); the B span grows to cover it
+            sa1 = sid_a[r[x, 1] - 1]
+            sa0 = sid_a[r[x, 0]]
+            sb0 = sid_b[r[x, 2]]
+            sb1 = sid_b[r[x, 3] - 1]
+            for fwd in (True, False):
+                bq = -1
+                bs = 0.0
+                lo_s = sa1 if fwd else max(0, sa0 - 1 - _EXT_SKIP)
+                hi_s = min(nsa, sa1 + 2 + _EXT_SKIP) if fwd else sa0 + 1
+                for s in range(lo_s, hi_s):
+                    na0 = r[x, 1] if fwd else bnd_a[s]
+                    na1 = bnd_a[s + 1] if fwd else r[x, 0]
+                    if na1 <= na0:
+                        continue
+                    for q in range(start_a[s], start_a[s + 1]):
+                        if not ok[q]:
+                            continue
+                        t = pb[q]
+                        if t > sb1:
+                            nb0 = r[x, 3]
+                            nb1 = bnd_b[t + 1]
+                            dist = t - sb1
+                        elif t < sb0:
+                            nb0 = bnd_b[t]
+                            nb1 = r[x, 2]
+                            dist = sb0 - t
+                        elif t == sb1 and bnd_b[t + 1] > r[x, 3]:
+                            nb0 = r[x, 3]
+                            nb1 = bnd_b[t + 1]
+                            dist = 0
+                        elif t == sb0 and bnd_b[t] < r[x, 2]:
+                            nb0 = bnd_b[t]
+                            nb1 = r[x, 2]
+                            dist = 0
+                        else:
+                            continue
+                        if dist > 1 + _EXT_SKIP:
+                            continue
+                        da = (s - sa1) if fwd else (sa0 - s)
+                        sc = pd[q] - 0.1 * (da + dist)
+                        if sc > bs and _ext_free(r, x, na0, na1, nb0, nb1):
+                            bs = sc
+                            bq = q
+                if bq >= 0:
+                    if fwd:
+                        r[x, 1] = bnd_a[pa[bq] + 1]
+                    else:
+                        r[x, 0] = bnd_a[pa[bq]]
+                    t = pb[bq]
+                    if bnd_b[t + 1] > r[x, 3]:
+                        r[x, 3] = bnd_b[t + 1]
+                    if bnd_b[t] < r[x, 2]:
+                        r[x, 2] = bnd_b[t]
+                    r[x, 4] += pc[bq]
+                    grown = True
+            if not grown:
+                break
+    return r
 
 
 @nb.njit(cache=True, nogil=True)
@@ -781,9 +973,13 @@ def _align_core(
     k = _match_sorted(a_uv, a_up, b_uv, b_up, max_occ, si, sj, 0)
     k_uni = k
     k = _match_sorted(a_bv, a_bp, b_bv, b_bp, max_occ, si, sj, k)
+    lax_shared = min(sent_min_shared, _EXT_SHARED)
+    lax_dice = min(sent_min_dice, _EXT_DICE)
+    (sid_a, bnd_a, sid_b, bnd_b, spa, spb, spc, spd, slo_a, shi_a, slo_b, shi_b) = _sentence_pairs(
+        si, sj, k_uni, a_flags, b_flags, a_uv, a_up, b_uv, b_up, lax_shared, lax_dice)
     sent_rows = _sentence_passages(
-        si, sj, k_uni, a_flags, b_flags, a_uv, a_up, b_uv, b_up, sent_min_shared, sent_min_dice, sent_max_gap,
-        sent_min_seeds, _SENT_MIN_LEN * min_matched, snap,
+        bnd_a, bnd_b, spa, spb, spc, spd, slo_a, shi_a, slo_b, shi_b, a_flags, b_flags,
+        sent_min_shared, sent_min_dice, sent_max_gap, sent_min_seeds, _SENT_MIN_LEN * min_matched, snap,
     )
     # 2. maximal exact runs along diagonals
     diag = sj - si
@@ -901,6 +1097,8 @@ def _align_core(
         chains[nc, 4] = matched
         nc += 1
     if nc == 0:
+        sent_rows = _extend_rows(_union_overlapping(sent_rows), sid_a, bnd_a, sid_b, bnd_b, spa, spb,
+                                 spc, spd, _EXT_SHARED, _EXT_DICE, _EXT_LICENSE * min_matched)
         return _merge_summaries(_union_overlapping(sent_rows), summary_gap, summary_ratio,
                             2 * min_matched, nbt)
     chains = chains[:nc]
@@ -961,6 +1159,8 @@ def _align_core(
     both = np.empty((no + sent_rows.shape[0], 5), dtype=np.int64)
     both[:no] = out[:no]
     both[no:] = sent_rows
+    both = _extend_rows(_union_overlapping(both), sid_a, bnd_a, sid_b, bnd_b, spa, spb, spc, spd,
+                        _EXT_SHARED, _EXT_DICE, _EXT_LICENSE * min_matched)
     return _merge_summaries(_union_overlapping(both), summary_gap, summary_ratio,
                             2 * min_matched, nbt)
 

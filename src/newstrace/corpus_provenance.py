@@ -609,7 +609,7 @@ def analyse(idx: Any, keep_details: bool = False) -> Provenance:
 
 #: Corpora with at least this many documents run ``document_provenance`` in worker
 #: processes (forked: they share the loaded texts), one per CPU.
-PARALLEL_MIN_DOCS = 20_000
+PARALLEL_MIN_DOCS = 5_000
 _SHARED: tuple[Any, ...] = ()
 
 
