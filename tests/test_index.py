@@ -206,3 +206,43 @@ def test_alignment_reads_stored_tokens_and_backfills_missing_ones(tmp_path):
         after = idx.con.execute("SELECT * FROM passages ORDER BY passage_id").fetchall()
         assert [r[1:] for r in after] == [r[1:] for r in before]
         assert idx.con.execute("SELECT count(DISTINCT doc_key) FROM doc_tokens").fetchall()[0][0] > 0
+
+
+def test_boilerplate_option_is_stored_and_keeps_templates_out_of_clusters(tmp_path):
+    menu = ("Home ### World ### Sign up for our daily newsletter and never miss a single story "
+            "from our newsroom, delivered to your inbox every morning before breakfast")
+
+    stories = [
+        "Heavy rain swelled the river overnight and water poured into low streets of the old town. "
+        "Firefighters carried elderly residents from flooded cottages while volunteers stacked sandbags "
+        "beside the bakery. The mayor opened the school gym as a shelter and asked drivers to avoid the "
+        "bridge until engineers inspect its damaged pillars on Tuesday morning.",
+        "Voters queued before dawn outside polling stations across the northern province, where turnout "
+        "reached its highest level in two decades. Counting began after sunset, and early tallies showed "
+        "the opposition coalition ahead in most rural districts, though urban ballots from the capital "
+        "were still being sorted by exhausted clerks.",
+        "The visiting side scored twice in the final ten minutes to snatch a dramatic victory at the "
+        "packed stadium. Their young striker curled a free kick past the goalkeeper, then a defender "
+        "headed home from a corner, leaving home supporters stunned and the coach facing questions "
+        "about substitutions.",
+        "Shares of chipmakers slid sharply on Friday after a leading supplier warned that orders from "
+        "smartphone manufacturers had weakened. Bond yields edged lower as investors sought safety, "
+        "while the currency strengthened against the euro for a third straight session of nervous "
+        "trading.",
+    ]
+    recs = [{"id": f"a{k}", "publisher": "a.example", "text": f"{menu} ### {text}"}
+            for k, text in enumerate(stories)]
+    recs.append({"id": "b0", "publisher": "b.example", "text": stories[0]})
+
+    def clustered(idx):
+        return {tuple(sorted({m["id"] for m in idx.cluster(c["cluster_id"])["members"]}))
+                for c in idx.clusters()}
+
+    with Index.open(tmp_path / "bp.duckdb") as idx:
+        idx.add(recs)
+        idx.build()
+        assert clustered(idx) == {("a0", "a1", "a2", "a3"), ("a0", "b0")}  # the menu is a "story"
+        idx.build(boilerplate=True)
+        assert clustered(idx) == {("a0", "b0")}  # the story; the menu links nothing
+        idx.build()  # the choice is remembered
+        assert clustered(idx) == {("a0", "b0")}

@@ -182,6 +182,11 @@ def index(
         None, "--out", help="With --engine spark: output folder (one Parquet folder per table)."
     ),
     master: str = typer.Option("local[2]", "--master", help="With --engine spark: Spark master URL."),
+    boilerplate: Optional[bool] = typer.Option(
+        None, "--boilerplate/--no-boilerplate",
+        help="Leave page boilerplate (site templates, banal notices) out of clustering; for "
+        "scraped web pages. Remembered by the database.",
+    ),
 ) -> None:
     """Fingerprint, find candidate pairs, align, cluster and attribute new documents.
 
@@ -192,6 +197,7 @@ def index(
     Example:
 
         newstrace index --db news.duckdb
+        newstrace index --db scraped.duckdb --boilerplate
         newstrace index --engine spark --input articles.jsonl --out spark-out/
     """
     if engine not in ("duckdb", "spark"):
@@ -199,6 +205,8 @@ def index(
     if engine == "spark":
         if not input_paths or not out:
             raise UserError("--engine spark needs --input PATH and --out DIR")
+        if boilerplate:
+            raise UserError("--boilerplate is not available with --engine spark yet")
         from newstrace.cli_spark import spark_index
 
         spark_index(input_paths, out, master=master, quiet=quiet)
@@ -206,7 +214,7 @@ def index(
     if db is None:
         raise UserError("--db is required (the database to index)")
     with _open_index(db) as idx, progress_bar(not quiet) as bar:
-        report = idx.build(progress=bar)
+        report = idx.build(progress=bar, boilerplate=boilerplate)
         stats = idx.stats()
     timing = ", ".join(f"{k} {v:.2f}s" for k, v in report.seconds.items())
     console.print(f"{db}: {report.summary()} ({timing})")

@@ -259,7 +259,9 @@ class Index:
         return len(new), dup, rejected
 
     # -- build ---------------------------------------------------------------------------------
-    def build(self, progress: ProgressFn | None = None, refresh: bool = True) -> BuildReport:
+    def build(
+        self, progress: ProgressFn | None = None, refresh: bool = True, boilerplate: bool | None = None
+    ) -> BuildReport:
         """Run fingerprint -> candidates -> align -> cluster -> provenance on new documents.
 
         Old pairs are never re-aligned; new postings are packed for trace lookups
@@ -271,6 +273,10 @@ class Index:
             refresh: With False, stop after alignment (new passages stored; clusters
                 and provenance tables left as they were until the next full build).
                 Cheap enough to call for every few new articles (``watch run``).
+            boilerplate: True to leave page boilerplate (``boilerplate.py``: site
+                templates, banal notices) out of clustering, for scraped web pages;
+                False to stop. Stored in the database; None keeps the stored choice
+                (default off: the stage is quadratic in the copies of a paragraph).
         """
         self._require_writable()
         progress = progress or _no_progress
@@ -281,6 +287,8 @@ class Index:
         elif stored != self.params.index_signature():
             raise IncompatibleIndex(f"{self.path}: index built with other parameters")
         set_meta(self.con, "params", self.params.to_json())
+        if boilerplate is not None:
+            set_meta(self.con, "strip_boilerplate", bool(boilerplate))
         t = time.perf_counter()
         report.fingerprinted = self._fingerprint(progress)
         report.seconds["fingerprint"] = time.perf_counter() - t
@@ -459,6 +467,11 @@ class Index:
         rows = con.execute(
             "SELECT a_key, a_start, a_end, b_key, b_start, b_end FROM passages"
         ).fetchall()
+        if get_meta(con, "strip_boilerplate"):
+            from newstrace.boilerplate import passages_for_clustering
+
+            docs = con.execute("SELECT doc_key, publisher, text FROM documents").fetchall()
+            rows = passages_for_clustering(rows, docs)
         members = cluster_passages(rows)
         families = story_families([(r[0], r[3]) for r in rows])
         mem = pa.table(
