@@ -16,6 +16,7 @@ Reuters-21578 and on each corpus.
 
     .venv/bin/python bench/scale.py --sizes 10000,100000 --spark
     .venv/bin/python bench/scale.py --sizes 10000,100000,1000000      # 1M: hours on 2 cores
+    .venv/bin/python bench/scale.py --sizes 1000000 --trace-only      # trace latency only
 """
 
 from __future__ import annotations
@@ -200,6 +201,8 @@ def main() -> None:
     ap.add_argument("--spark-sizes", default="10000,100000", help="corpus sizes for Spark")
     ap.add_argument("--master", default="local[2]")
     ap.add_argument("--json", default=None, help="write the results here too")
+    ap.add_argument("--trace-only", action="store_true",
+                    help="only time trace queries against already built WORK/index-N.duckdb")
     args = ap.parse_args()
     if not REUTERS.exists():
         sys.exit(f"{REUTERS} not found")
@@ -209,6 +212,18 @@ def main() -> None:
     qpath.write_text(json.dumps(queries(args.queries)))
     results: list[dict[str, Any]] = []
     for n in [int(s) for s in args.sizes.split(",") if s]:
+        if args.trace_only:
+            db = work / f"index-{n}.duckdb"
+            _, trace_rss, out = run_child(TRACE, str(db), str(qpath))
+            lat = json.loads(out.strip().splitlines()[-1])
+            row = {"engine": "duckdb", "docs": n, "queries": len(lat),
+                   "trace_p50_ms": 1000 * pct(lat, 0.5), "trace_p90_ms": 1000 * pct(lat, 0.9),
+                   "trace_p99_ms": 1000 * pct(lat, 0.99), "trace_max_ms": 1000 * max(lat),
+                   "trace_rss_mib": trace_rss, "disk_mib": db.stat().st_size / 2**20,
+                   "load_avg": os.getloadavg()}
+            print(json.dumps(row), flush=True)
+            results.append(row)
+            continue
         corpus = work / f"corpus-{n}.jsonl"
         if not corpus.exists():
             t = time.perf_counter()
@@ -244,6 +259,10 @@ def main() -> None:
                    "pairs": info["counts"]["pairs"], "driver_rss_mib": rss}
             results.append(row)
             print(json.dumps(row), flush=True)
+    if args.trace_only:
+        if args.json:
+            Path(args.json).write_text(json.dumps(results, indent=1))
+        return
     print()
     print(f"{'engine':<16}{'docs':>9}{'wall s':>9}{'peak RSS MiB':>14}{'disk MiB':>10}"
           f"{'pairs':>10}{'passages':>10}{'trace p50 ms':>14}{'p99 ms':>9}")
