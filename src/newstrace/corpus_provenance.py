@@ -59,6 +59,7 @@ Only directed edges whose source is earlier count as reuse *from earlier documen
 
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing as mp
 import os
@@ -638,9 +639,16 @@ def _each_document(
             yield from _document_batch(keys)
             return
         chunks = [keys[i : i + 2000] for i in range(0, len(keys), 2000)]
-        with mp.get_context("fork").Pool(workers) as pool:
-            for part in pool.imap(_document_batch, chunks):
-                yield from part
+        # objects allocated so far are left out of the workers' garbage collections,
+        # which would otherwise touch (and so copy) every page the fork shares
+        gc.collect()
+        gc.freeze()
+        try:
+            with mp.get_context("fork").Pool(workers) as pool:
+                for part in pool.imap(_document_batch, chunks):
+                    yield from part
+        finally:
+            gc.unfreeze()
     finally:
         _SHARED = ()
 
