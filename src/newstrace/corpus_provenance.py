@@ -609,8 +609,11 @@ def analyse(idx: Any, keep_details: bool = False) -> Provenance:
 
 
 #: Corpora with at least this many documents run ``document_provenance`` in worker
-#: processes (forked: they share the loaded texts), one per CPU.
+#: processes (forked: they share the loaded texts), one per CPU ...
 PARALLEL_MIN_DOCS = 5_000
+#: ... and at most this many: the workers' reference counting dirties the shared pages,
+#: so each worker ends up with a copy of the parent's heap (at 1 M documents 13 GiB).
+PARALLEL_MAX_DOCS = 200_000
 _SHARED: tuple[Any, ...] = ()
 
 
@@ -635,7 +638,8 @@ def _each_document(
     workers = min(os.cpu_count() or 1, 8)
     _SHARED = (docs, incoming, ties, params, keep_details)
     try:
-        if len(keys) < PARALLEL_MIN_DOCS or workers < 2 or "fork" not in mp.get_all_start_methods():
+        if (not PARALLEL_MIN_DOCS <= len(keys) <= PARALLEL_MAX_DOCS or workers < 2
+                or "fork" not in mp.get_all_start_methods()):
             yield from _document_batch(keys)
             return
         chunks = [keys[i : i + 2000] for i in range(0, len(keys), 2000)]
