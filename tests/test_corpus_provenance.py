@@ -72,3 +72,19 @@ def test_cluster_provenance_clock_skew_and_undated() -> None:
     assert row["label"] == "unknown — earliest dated copy is orig (a copy is dated earlier: clock skew)"
     placed = cluster_provenance(7, members, {1: [(2, "clock-skew")], 3: [(2, "evidence")]})
     assert placed["label"] == "orig (a copy is dated earlier: clock skew)"
+
+
+def test_worker_processes_give_the_same_tables(tmp_path, monkeypatch) -> None:
+    import newstrace.corpus_provenance as cp
+    from newstrace.fixtures import demo_corpus
+    from newstrace.index import Index
+
+    tables = ("doc_provenance", "edges", "substitutions", "cluster_provenance")
+    with Index.open(tmp_path / "w.duckdb") as idx:
+        idx.add(demo_corpus())
+        idx.build()  # demo corpus: below PARALLEL_MIN_DOCS, one process
+        serial = {t: idx.con.execute(f"SELECT * FROM {t}").fetchall() for t in tables}
+        monkeypatch.setattr(cp, "PARALLEL_MIN_DOCS", 1)
+        cp.compute_provenance(idx)  # forked workers, chunks of 2000 documents
+        parallel = {t: idx.con.execute(f"SELECT * FROM {t}").fetchall() for t in tables}
+    assert parallel == serial and serial["doc_provenance"]
