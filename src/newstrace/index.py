@@ -507,8 +507,10 @@ class Index:
                        arg_min(id, (published_at IS NULL, published_at, doc_key)),
                        min(published_at), max(published_at),
                        arg_min(id, (published_at IS NULL, published_at, doc_key)),
-                       arg_min(start_char, (published_at IS NULL, published_at, doc_key)),
-                       arg_min(end_char, (published_at IS NULL, published_at, doc_key)),
+                       -- a document can hold two segments of one cluster: order fully,
+                       -- or the sample depends on the aggregation's thread schedule
+                       arg_min(start_char, (published_at IS NULL, published_at, doc_key, start_char, end_char)),
+                       arg_min(end_char, (published_at IS NULL, published_at, doc_key, start_char, end_char)),
                        sum(end_char - start_char)
                 FROM cluster_members JOIN documents USING (doc_key, id)
                 GROUP BY cluster_id
