@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from newstrace.params import Params
-from newstrace.store import get_meta, set_meta, transaction
+from newstrace.store import get_meta, registered, set_meta, transaction
 
 #: Up to this many new documents, candidates are found through the packed postings
 #: lookup (cost ~ their fingerprints) rather than a join over all postings (cost ~ corpus).
@@ -43,7 +43,7 @@ def find_new_candidates(con: duckdb.DuckDBPyConnection, params: Params) -> int:
         n_new, first_new = con.execute("SELECT count(*), min(doc_key) FROM new_docs").fetchall()[0]
         if n_new == 0:
             return 0
-        source = "postings"
+        before = con.execute("SELECT count(*) FROM pairs").fetchall()[0][0]
         if n_new <= SMALL_INCREMENT and _runs(con):
             # a few new documents: read the postings of their fingerprints through the
             # packed lookup instead of joining against every stored posting
@@ -53,14 +53,10 @@ def find_new_candidates(con: duckdb.DuckDBPyConnection, params: Params) -> int:
                 [first_new],
             ).fetchnumpy()["hash"]
             hs, ds = lookup_postings(con, np.asarray(new_hashes, np.int64), params.max_doc_freq)
-            con.register("hits", pa.table({"hash": hs, "doc_key": ds}))
-            source = "hits"
-        before = con.execute("SELECT count(*) FROM pairs").fetchall()[0][0]
-        try:
-            _insert_pairs(con, source, params)
-        finally:
-            if source == "hits":
-                con.unregister("hits")
+            with registered(con, hits=pa.table({"hash": hs, "doc_key": ds})):
+                _insert_pairs(con, "hits", params)
+        else:
+            _insert_pairs(con, "postings", params)
         con.execute("INSERT INTO paired SELECT doc_key FROM new_docs")
         after = con.execute("SELECT count(*) FROM pairs").fetchall()[0][0]
     return int(after - before)
@@ -150,10 +146,13 @@ def _runs(con: duckdb.DuckDBPyConnection) -> list[dict[str, int]]:
     return list(get_meta(con, _RUNS_KEY) or [])
 
 
+def _upto(runs: list[dict[str, int]]) -> int:
+    return max((r["hi"] for r in runs), default=0)
+
+
 def packed_upto(con: duckdb.DuckDBPyConnection) -> int:
     """Documents with ``doc_key`` up to this have their postings packed."""
-    runs = _runs(con)
-    return max((r["hi"] for r in runs), default=0)
+    return _upto(_runs(con))
 
 
 def pack_postings(
@@ -169,7 +168,7 @@ def pack_postings(
     """
     min_rows = PACK_MIN_ROWS if min_rows is None else min_rows
     runs = _runs(con)
-    lo = packed_upto(con)
+    lo = _upto(runs)
     hi, n_new = con.execute(
         "SELECT coalesce(max(doc_key), 0), count(*) FROM postings WHERE doc_key > ?", [lo]
     ).fetchall()[0]
@@ -229,11 +228,8 @@ def _write_blocks(con: duckdb.DuckDBPyConnection, first: int, hs: np.ndarray, ds
             "doc_keys": pa.array([ds[s : s + PACK_BLOCK].tobytes() for s in starts], pa.binary()),
         }
     )
-    con.register("new_blocks", table)
-    try:
+    with registered(con, new_blocks=table):
         con.execute("INSERT INTO postings_blocks SELECT * FROM new_blocks")
-    finally:
-        con.unregister("new_blocks")
     return first + starts.shape[0]
 
 
@@ -284,13 +280,10 @@ def lookup_postings(
     ds_parts: list[np.ndarray] = []
     if want:
         blocks = np.unique(np.concatenate(want))
-        con.register("want_blocks", pa.table({"block": pa.array(blocks)}))
-        try:
+        with registered(con, want_blocks=pa.table({"block": pa.array(blocks)})):
             rows = con.execute(
                 "SELECT hashes, doc_keys FROM postings_blocks SEMI JOIN want_blocks USING (block)"
             ).fetchall()
-        finally:
-            con.unregister("want_blocks")
         if rows:
             bh = np.frombuffer(b"".join(r[0] for r in rows), np.int64)
             bd = np.frombuffer(b"".join(r[1] for r in rows), np.int32)
@@ -299,14 +292,11 @@ def lookup_postings(
             sel = q[at] == bh
             hs_parts.append(bh[sel])
             ds_parts.append(bd[sel])
-    con.register("query_hashes", pa.table({"hash": pa.array(q)}))
-    try:
+    with registered(con, query_hashes=pa.table({"hash": pa.array(q)})):
         tail = con.execute(
             "SELECT hash, doc_key FROM postings WHERE doc_key > ? AND hash IN (SELECT hash FROM query_hashes)",
-            [max((r["hi"] for r in runs), default=0)],
+            [_upto(runs)],
         ).fetchnumpy()
-    finally:
-        con.unregister("query_hashes")
     hs_parts.append(np.asarray(tail["hash"], np.int64))
     ds_parts.append(np.asarray(tail["doc_key"], np.int32))
     return np.concatenate(hs_parts), np.concatenate(ds_parts)

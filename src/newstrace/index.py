@@ -32,7 +32,7 @@ from newstrace.ingest import Rejected, coerce_documents, content_hash, read_loca
 from newstrace.model import Document, IngestReport, Passage
 from newstrace.params import DEFAULT_PARAMS, Params
 from newstrace.shingles import document_fingerprints, ngram_hashes
-from newstrace.store import connect, get_meta, set_meta, transaction
+from newstrace.store import connect, get_meta, registered, set_meta, transaction
 from newstrace.tokens import Tokens, tokenize_text
 
 #: progress(stage, done, total) -- called as work advances; total may be 0 if unknown.
@@ -44,6 +44,11 @@ ALIGN_BATCH = 20000
 
 def _no_progress(stage: str, done: int, total: int) -> None:
     return None
+
+
+def _token_rows(keys: list[int], data: list[bytes]) -> pa.Table:
+    """Rows of ``doc_tokens``: each document's ``Tokens.to_bytes()``."""
+    return pa.table({"doc_key": pa.array(keys, pa.int32()), "data": pa.array(data, pa.binary())})
 
 
 @dataclass
@@ -243,8 +248,7 @@ class Index:
                     "n_chars": [len(d.text) for d, _ in new],
                 }
             )
-            con.register("new_documents", table)
-            try:
+            with registered(con, new_documents=table):
                 con.execute(
                     """
                     INSERT INTO documents (doc_key, id, url, publisher, published_at, title, text,
@@ -254,8 +258,6 @@ class Index:
                     FROM new_documents
                     """
                 )
-            finally:
-                con.unregister("new_documents")
         return len(new), dup, rejected
 
     # -- build ---------------------------------------------------------------------------------
@@ -359,7 +361,7 @@ class Index:
                 }
             )
             marks = pa.table({"doc_key": fp_keys, "n_tokens": fp_tokens, "n_ngrams": fp_ngrams})
-            stored = pa.table({"doc_key": pa.array(fp_keys, pa.int32()), "data": pa.array(fp_data, pa.binary())})
+            stored = _token_rows(fp_keys, fp_data)
             with transaction(con, batch_postings=postings, batch_marks=marks, batch_tokens=stored):
                 con.execute("INSERT INTO postings SELECT hash, doc_key FROM batch_postings")
                 con.execute("INSERT INTO doc_tokens SELECT doc_key, data FROM batch_tokens")
@@ -456,8 +458,7 @@ class Index:
                 ).fetchall():
                     made.append((key, self._tokenize(key, text).to_bytes()))
                 if made and not self.read_only:  # stored for next time
-                    table = pa.table({"doc_key": pa.array([k for k, _ in made], pa.int32()),
-                                      "data": pa.array([d for _, d in made], pa.binary())})
+                    table = _token_rows([k for k, _ in made], [d for _, d in made])
                     with transaction(con, made_tokens=table):
                         con.execute("INSERT INTO doc_tokens SELECT doc_key, data FROM made_tokens")
 

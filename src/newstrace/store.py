@@ -122,6 +122,18 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
 
 
 @contextmanager
+def registered(con: duckdb.DuckDBPyConnection, **tables: Any) -> Iterator[None]:
+    """Arrow ``tables`` registered as views under their keyword names for the block."""
+    for name, table in tables.items():
+        con.register(name, table)
+    try:
+        yield
+    finally:
+        for name in tables:
+            con.unregister(name)
+
+
+@contextmanager
 def transaction(con: duckdb.DuckDBPyConnection, **tables: Any) -> Iterator[None]:
     """One DuckDB transaction, with Arrow ``tables`` registered as views for its statements.
 
@@ -132,18 +144,14 @@ def transaction(con: duckdb.DuckDBPyConnection, **tables: Any) -> Iterator[None]
         >>> with transaction(con, batch=arrow_table):  # doctest: +SKIP
         ...     con.execute("INSERT INTO postings SELECT * FROM batch")
     """
-    for name, table in tables.items():
-        con.register(name, table)
-    con.execute("BEGIN TRANSACTION")
-    try:
-        yield
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        for name in tables:
-            con.unregister(name)
+    with registered(con, **tables):
+        con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
 
 
 def get_meta(con: duckdb.DuckDBPyConnection, key: str) -> Any:
