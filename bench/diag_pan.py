@@ -12,7 +12,7 @@ import argparse
 from collections import defaultdict
 from pathlib import Path
 
-from newstrace.evaluate import load_pan, run_pan, select_pairs
+from newstrace.evaluate import load_pan, run_pan, select_pairs, sensitive_params
 from newstrace.params import DEFAULT_PARAMS
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "pan13-train"
@@ -22,6 +22,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--limit", type=int, default=300)
     ap.add_argument("--types", default="random,translation,summary")
+    ap.add_argument("--sensitive", action="store_true", help="start from the --sensitive preset")
     ap.add_argument("overrides", nargs="*")
     a = ap.parse_args()
     ov = {}
@@ -29,7 +30,8 @@ def main() -> None:
         k, v = kv.split("=")
         ov[k] = type(getattr(DEFAULT_PARAMS, k))(v)
     corpus = load_pan(DATA)
-    run = run_pan(corpus, params=DEFAULT_PARAMS.with_overrides(**ov), workers=2,
+    base = sensitive_params() if a.sensitive else DEFAULT_PARAMS
+    run = run_pan(corpus, params=base.with_overrides(**ov), workers=2,
                   limit=a.limit, types=a.types.split(","))
     dets = defaultdict(list)
     for d in run.detections:

@@ -1,6 +1,7 @@
 """Quick PAN tuning loop: a stratified sample, parameter overrides from the command line.
 
     python bench/tune_pan.py --limit 150 min_density=0.4 max_gap_tokens=20
+    python bench/tune_pan.py --limit 0 --basil --sensitive   # full run, recall preset
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import argparse
 import time
 from pathlib import Path
 
-from newstrace.evaluate import load_pan, run_pan
+from newstrace.evaluate import load_pan, run_pan, sensitive_params
 from newstrace.params import DEFAULT_PARAMS
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "pan13-train"
@@ -21,6 +22,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--types", default=None)
     ap.add_argument("--basil", action="store_true", help="also run the BASIL same-event check")
+    ap.add_argument("--sensitive", action="store_true", help="start from the --sensitive preset")
     ap.add_argument("overrides", nargs="*")
     a = ap.parse_args()
     ov = {}
@@ -28,13 +30,15 @@ def main() -> None:
         k, v = kv.split("=")
         cur = getattr(DEFAULT_PARAMS, k)
         ov[k] = type(cur)(v) if not isinstance(cur, bool) else v in ("1", "true")
-    params = DEFAULT_PARAMS.with_overrides(**ov)
+    base = sensitive_params() if a.sensitive else DEFAULT_PARAMS
+    params = base.with_overrides(**ov)
     corpus = load_pan(DATA)
     t0 = time.perf_counter()
-    run = run_pan(corpus, params=params, workers=a.workers, limit=a.limit,
+    run = run_pan(corpus, params=params, workers=a.workers, limit=a.limit or None,
                   types=a.types.split(",") if a.types else None)
     ev = run.evaluation
-    print(" ".join(a.overrides) or "defaults", f"({time.perf_counter() - t0:.0f}s)")
+    print("sensitive" if a.sensitive else "", " ".join(a.overrides) or "defaults",
+          f"({time.perf_counter() - t0:.0f}s)")
     for name, s in [*ev.by_type.items(), ("overall", ev.overall)]:
         print(f"  {name:12s} P {s.precision:.3f} R {s.recall:.3f} G {s.granularity:.3f} "
               f"plagdet {s.plagdet:.3f}  dets {s.detections}/{s.cases}")

@@ -190,7 +190,7 @@ def test_reworded_and_shuffled_sentences_found_by_the_sentence_stage():
     assert ps, "reworded passage not found"
     assert coverage(REWORDED_SRC, [(p.a_start, p.a_end) for p in ps]) > 0.8
     assert coverage(REWORDED_COPY, [(p.b_start, p.b_end) for p in ps]) > 0.8
-    off = DEFAULT_PARAMS.with_overrides(sent_min_seeds=0)
+    off = DEFAULT_PARAMS.with_overrides(sent_min_seeds=0, sentence_seeds=False)
     assert not align_texts(REWORDED_SRC, REWORDED_COPY, off)  # exact runs alone miss it
 
 
@@ -270,3 +270,63 @@ def test_a_reworded_passage_grows_into_shuffled_neighbour_sentences() -> None:
     assert _extend_rows(weak, sid, bnd, sid, bnd, pa, pb, pc, pd, 3, 0.5, 15).tolist() == weak.tolist()
     low = np.array([0.3, 0.3])
     assert _extend_rows(reworded, sid, bnd, sid, bnd, pa, pb, pc, low, 3, 0.5, 15).tolist() == reworded.tolist()
+
+
+# -- sentence-seed stage (Sanchez-Perez et al. style) ------------------------------------
+
+SEED_SRC = [
+    "The regional water board approved a plan to rebuild the old northern reservoir dam.",
+    "Engineers warned that cracks in the concrete wall had widened during the winter floods.",
+    "Farmers downstream depend on the reservoir for irrigation during the dry summer months.",
+    "The rebuilding work is expected to cost about forty million euros over three years.",
+    "Local councillors asked the national government to share the cost of the repairs.",
+    "Construction crews will start clearing the access road to the dam site next spring.",
+]
+
+
+def _word_salad(sentence: str, rng: random.Random) -> str:
+    """PAN-style random obfuscation: the sentence's words shuffled, one word dropped."""
+    words = sentence.rstrip(".").split()
+    words.pop(rng.randrange(len(words)))
+    rng.shuffle(words)
+    return " ".join(words) + "."
+
+
+def test_sentence_seeds_find_shuffled_word_salad_the_other_stages_miss() -> None:
+    """Words shuffled inside each sentence, sentences in a scrambled order, inside other text."""
+    from newstrace.evaluate import sensitive_params
+
+    rng = random.Random(7)
+    salad = [_word_salad(SEED_SRC[i], rng) for i in (4, 1, 5, 0, 3, 2)]
+    a = ORIGINALS["orig-03"] + "\n\n" + " ".join(SEED_SRC) + "\n\n" + ORIGINALS["orig-04"]
+    b = ORIGINALS["orig-20"] + "\n\n" + " ".join(salad) + "\n\n" + ORIGINALS["orig-09"]
+    lo = a.index(SEED_SRC[0])
+    hi = a.index(SEED_SRC[-1]) + len(SEED_SRC[-1])
+    assert not align_texts(a, b, DEFAULT_PARAMS.with_overrides(sentence_seeds=False))
+    for params in (DEFAULT_PARAMS, sensitive_params()):
+        ps = align_texts(a, b, params)
+        assert ps, "shuffled sentences not found"
+        assert coverage(a[lo:hi], [(max(0, p.a_start - lo), p.a_end - lo) for p in ps]) > 0.9
+        # nothing outside the reused sentences, on either side
+        assert all(p.a_start >= lo - 2 and p.a_end <= hi + 2 for p in ps)
+        b_lo = b.index(salad[0])
+        assert all(p.b_start >= b_lo - 2 for p in ps)
+
+
+def test_sentence_seeds_leave_same_event_reporting_apart() -> None:
+    """Two outlets' own sentences about one event share names and numbers, not sentences."""
+    a = (
+        "The regional water board on Tuesday approved a plan to rebuild the northern reservoir "
+        "dam after engineers found cracks in its concrete wall. The work will cost about forty "
+        "million euros and take three years, the board said. Farmers who draw irrigation water "
+        "from the reservoir welcomed the decision but asked for compensation during the works. "
+        "Local councillors want the national government to pay half of the bill."
+    )
+    b = (
+        "Cracks found by engineers in the northern reservoir dam will be repaired under a "
+        "forty million euro scheme, the regional water board decided on Tuesday. The board "
+        "expects the rebuilding to last until 2029. Irrigation for downstream farms will be "
+        "rationed while crews work on the wall, a spokeswoman said. Councillors said the "
+        "national government should share the cost, which they called too high for the region."
+    )
+    assert align_texts(a, b) == []

@@ -303,3 +303,26 @@ def test_basil_glued_quotations_are_not_called_derived(tmp_path):
     run = run_basil(path, aligner=glue)
     assert run.pairs_with_passages == 1 and run.pairs_called_derived == 0
     assert run.max_reused_share == 0.0
+
+
+def test_sensitive_preset_switches_on_the_lax_sentence_seed_stage() -> None:
+    from newstrace.evaluate import SENSITIVE_OVERRIDES, sensitive_params
+    from newstrace.params import DEFAULT_PARAMS
+
+    p = sensitive_params()
+    assert p.sentence_seeds and p.sp_min_cos < DEFAULT_PARAMS.sp_min_cos
+    assert p.sp_min_dice < DEFAULT_PARAMS.sp_min_dice and p.sp_summary_gap > 0
+    assert {k: getattr(p, k) for k in SENSITIVE_OVERRIDES} == SENSITIVE_OVERRIDES
+    # everything else stays as given
+    base = DEFAULT_PARAMS.with_overrides(min_matched_tokens=20)
+    assert sensitive_params(base).min_matched_tokens == 20
+
+
+def test_eval_pan_offers_the_sensitive_option() -> None:
+    from typer.testing import CliRunner
+
+    from newstrace.cli import app
+
+    out = CliRunner().invoke(app, ["eval", "pan", "--help"], env={"COLUMNS": "200"})
+    assert out.exit_code == 0, out.output
+    assert "--sensitive" in out.output

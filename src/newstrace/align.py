@@ -32,6 +32,14 @@ Seed, chain, merge, filter -- all on token ids, in a compiled (numba) loop:
    ``sent_min_seeds`` pairs, at least 3 x ``min_matched_tokens`` long, is a passage
    (down to 2 x when its sentence pairs average a Dice of ``_SENT_SHORT_DICE``:
    short shuffled or translated passages; same-event paraphrase is less similar).
+6b. **Sentence seeds** (``sentence_seeds``; after Sanchez-Perez, Gelbukh & Sidorov,
+   PAN 2014): sentence pairs with cosine >= ``sp_min_cos`` and weighted Dice >=
+   ``sp_min_dice`` (near the best match of both sentences) are seeds, clustered
+   recursively by sentence gaps (``sp_max_gap``; summary mode: ``sp_summary_gap`` on
+   B); a cluster ``sp_min_tokens`` long with ``sp_min_cover`` of its sentences seeded
+   is a passage, unless it overlaps another passage on one side only or a dense copy.
+   Strict by default (same-event news paraphrases too); the ``--sensitive`` preset of
+   ``newstrace eval pan`` uses the paper's lax thresholds.
 7. **Union and overlap filter**: passages that overlap (or touch, in the same
    order) on both sides are merged, unless that grows one side only; a passage
    lying mostly inside a stronger one on either side is dropped (a repeated
@@ -269,16 +277,23 @@ def _sentence_pairs(
 ):
     """Sentence pairs sharing ``min_shared`` content words with a weighted Dice >= ``min_dice``.
 
-    Returns ``(sid_a, bnd_a, sid_b, bnd_b, pa, pb, pc, pd, lo_a, hi_a, lo_b, hi_b)``:
+    Returns ``(sid_a, bnd_a, sid_b, bnd_b, pa, pb, pc, pd, lo_a, hi_a, lo_b, hi_b, pcos)``:
     sentence of each token and sentence bounds per side, then per pair (in
-    ``(sa, sb)`` order) its sentences, shared word count, Dice, and the first /
-    last+1 shared word on each side.
+    ``(sa, sb)`` order) its sentences, shared word count, Dice, the first /
+    last+1 shared word on each side, and the cosine of the two sentences'
+    weighted (tf-idf-like) content-word vectors.
     """
     sid_a, bnd_a, cnt_a = _sentences(a_flags)
     sid_b, bnd_b, cnt_b = _sentences(b_flags)
     wa, wsum_a = _word_weights(a_uv, a_up, sid_a, cnt_a.shape[0])
     wb, wsum_b = _word_weights(b_uv, b_up, sid_b, cnt_b.shape[0])
     nsb = cnt_b.shape[0]
+    sq_a = np.zeros(cnt_a.shape[0], dtype=np.float64)
+    for i in range(a_up.shape[0]):
+        sq_a[sid_a[a_up[i]]] += wa[a_up[i]] * wa[a_up[i]]
+    sq_b = np.zeros(nsb, dtype=np.float64)
+    for i in range(b_up.shape[0]):
+        sq_b[sid_b[b_up[i]]] += wb[b_up[i]] * wb[b_up[i]]
     keys = np.empty(k_uni, dtype=np.int64)
     for t in range(k_uni):
         keys[t] = sid_a[si[t]] * nsb + sid_b[sj[t]]
@@ -288,6 +303,7 @@ def _sentence_pairs(
     pb = np.empty(k_uni, dtype=np.int64)
     pc = np.empty(k_uni, dtype=np.int64)
     pd = np.empty(k_uni, dtype=np.float64)
+    pcos = np.empty(k_uni, dtype=np.float64)
     lo_a = np.empty(k_uni, dtype=np.int64)
     hi_a = np.empty(k_uni, dtype=np.int64)
     lo_b = np.empty(k_uni, dtype=np.int64)
@@ -306,9 +322,11 @@ def _sentence_pairs(
             c = lim
         if c >= min_shared:
             shared = 0.0
+            dot = 0.0
             for u in range(t, t2):
                 q = korder[u]
                 shared += wa[si[q]] + wb[sj[q]]
+                dot += wa[si[q]] * wb[sj[q]]
             dice = shared / (wsum_a[sa] + wsum_b[sb])
             if dice > 1.0:
                 dice = 1.0
@@ -317,6 +335,7 @@ def _sentence_pairs(
                 pb[ns] = sb
                 pc[ns] = c
                 pd[ns] = dice
+                pcos[ns] = min(1.0, dot / np.sqrt(sq_a[sa] * sq_b[sb])) if sq_a[sa] * sq_b[sb] > 0 else 0.0
                 la_ = si[korder[t]]
                 ha_ = la_
                 lb_ = sj[korder[t]]
@@ -334,7 +353,7 @@ def _sentence_pairs(
                 ns += 1
         t = t2
     return (sid_a, bnd_a, sid_b, bnd_b, pa[:ns], pb[:ns], pc[:ns], pd[:ns],
-            lo_a[:ns], hi_a[:ns], lo_b[:ns], hi_b[:ns])
+            lo_a[:ns], hi_a[:ns], lo_b[:ns], hi_b[:ns], pcos[:ns])
 
 
 @nb.njit(cache=True, nogil=True)
@@ -504,6 +523,219 @@ def _sentence_passages(
             out[no, 3] = bnd_b[b1 + 1]
             out[no, 4] = matched
         no += 1
+    return out[:no]
+
+
+_SP_MIN_SHARED = 2  # sentence-seed stage: a seed shares at least this many content words
+_SP_SINGLE_COS = 0.5  # a fragment of one seed needs this cosine
+_SP_SUMMARY_SEEDS = 3  # a summary-mode fragment holds this many seeds
+_SP_NEAR_BEST = 0.7  # a seed's cosine is this close to the best of both its sentences (0: off)
+
+
+@nb.njit(cache=True, nogil=True)
+def _sp_clusters(
+    sa: np.ndarray, sb: np.ndarray, gap_a: int, gap_b: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Recursive gap clustering of seeds (Sanchez-Perez et al.): split on A, then B, ...
+
+    Seeds sorted by one side are cut wherever consecutive seeds lie more than
+    that side's gap apart; each part is cut on the other side, and so on until a
+    part is cut on neither side. Returns ``(perm, cuts)``: seed order, and the
+    start of each cluster in it (plus the end).
+    """
+    ns = sa.shape[0]
+    perm = np.arange(ns)
+    st_lo = np.empty(2 * ns + 2, dtype=np.int64)
+    st_hi = np.empty(2 * ns + 2, dtype=np.int64)
+    st_side = np.empty(2 * ns + 2, dtype=np.int64)
+    st_stable = np.empty(2 * ns + 2, dtype=np.int64)
+    cuts = np.empty(ns + 1, dtype=np.int64)
+    nc = 0
+    top = 0
+    st_lo[0], st_hi[0], st_side[0], st_stable[0] = 0, ns, 0, 0
+    top = 1
+    big = max(sa.max(), sb.max()) + 1 if ns > 0 else 1
+    out_perm = np.empty(ns, dtype=np.int64)
+    no = 0
+    while top > 0:
+        top -= 1
+        lo, hi, side, stable = st_lo[top], st_hi[top], st_side[top], st_stable[top]
+        seg = perm[lo:hi].copy()
+        if side == 0:
+            key = sa[seg] * big + sb[seg]
+        else:
+            key = sb[seg] * big + sa[seg]
+        order = np.argsort(key, kind="mergesort")
+        seg = seg[order]
+        perm[lo:hi] = seg
+        g = gap_a if side == 0 else gap_b
+        coord = sa if side == 0 else sb
+        nseg = 1
+        for t in range(1, seg.shape[0]):
+            if coord[seg[t]] - coord[seg[t - 1]] > g:
+                nseg += 1
+        if nseg == 1:
+            if stable:
+                cuts[nc] = no
+                nc += 1
+                out_perm[no:no + hi - lo] = seg
+                no += hi - lo
+            else:
+                st_lo[top], st_hi[top], st_side[top], st_stable[top] = lo, hi, 1 - side, 1
+                top += 1
+        else:
+            s0 = lo
+            for t in range(1, seg.shape[0] + 1):
+                if t == seg.shape[0] or coord[seg[t]] - coord[seg[t - 1]] > g:
+                    st_lo[top], st_hi[top], st_side[top], st_stable[top] = s0, lo + t, 1 - side, 0
+                    top += 1
+                    s0 = lo + t
+    cuts[nc] = no
+    return out_perm, cuts[: nc + 1].copy()
+
+
+@nb.njit(cache=True, nogil=True)
+def _sp_passages(
+    bnd_a: np.ndarray,
+    bnd_b: np.ndarray,
+    pa: np.ndarray,
+    pb: np.ndarray,
+    pc: np.ndarray,
+    pd: np.ndarray,
+    pcos: np.ndarray,
+    min_cos: float,
+    min_dice: float,
+    gap: int,
+    summary_gap: int,
+    ratio: float,
+    min_tokens: int,
+    cover: float,
+) -> np.ndarray:
+    """Sentence-seed stage (after Sanchez-Perez, Gelbukh & Sidorov, PAN 2014).
+
+    Seeds are sentence pairs with a cosine of at least ``min_cos`` and a weighted
+    Dice of at least ``min_dice`` (both over stemmed content words, weighted per
+    document as in ``_sentence_pairs``). Seeds are clustered recursively: a gap
+    of more than ``gap`` sentences on either side cuts a cluster. A cluster is a
+    passage when both its spans are ``min_tokens`` long and ``cover`` of its
+    sentences hold a seed (B's only outside summary mode). Summary mode: clustering again with a B gap of
+    ``summary_gap`` sentences, keeping clusters whose B span is ``ratio`` times
+    longer than their A span (a few sentences condensing a longer text).
+    Rows as in ``align_token_ids``; ``matched`` counts shared content words.
+    """
+    empty = np.zeros((0, 5), dtype=np.int64)
+    n0 = pa.shape[0]
+    keep = np.zeros(n0, dtype=np.bool_)
+    ns = 0
+    for q in range(n0):
+        if pc[q] >= _SP_MIN_SHARED and pd[q] >= min_dice and pcos[q] >= min_cos:
+            keep[q] = True
+            ns += 1
+    if ns == 0:
+        return empty
+    nsa = bnd_a.shape[0] - 1
+    nsb = bnd_b.shape[0] - 1
+    if _SP_NEAR_BEST > 0:
+        # a sentence is reused about once: keep seeds near the best of both sentences
+        best_a = np.zeros(nsa, dtype=np.float64)
+        best_b = np.zeros(nsb, dtype=np.float64)
+        for q in range(n0):
+            if keep[q]:
+                best_a[pa[q]] = max(best_a[pa[q]], pcos[q])
+                best_b[pb[q]] = max(best_b[pb[q]], pcos[q])
+        for q in range(n0):
+            if keep[q] and (pcos[q] < _SP_NEAR_BEST * best_a[pa[q]]
+                            or pcos[q] < _SP_NEAR_BEST * best_b[pb[q]]):
+                keep[q] = False
+    idx = np.nonzero(keep)[0]
+    if idx.shape[0] == 0:
+        return empty
+    ns = idx.shape[0]
+    sa = pa[idx]
+    sb = pb[idx]
+    mark_a = np.full(nsa, -1, dtype=np.int64)
+    mark_b = np.full(nsb, -1, dtype=np.int64)
+    out = np.empty((2 * ns, 5), dtype=np.int64)
+    no = 0
+    stamp = 0
+    passes = 2 if summary_gap > gap else 1
+    for ps in range(passes):
+        gap_b = gap if ps == 0 else summary_gap
+        perm, cuts = _sp_clusters(sa, sb, gap, gap_b)
+        for c in range(cuts.shape[0] - 1):
+            a0 = nsa
+            a1 = -1
+            b0 = nsb
+            b1 = -1
+            matched = 0
+            da = 0
+            db = 0
+            cmax = 0.0
+            stamp += 1
+            for t in range(cuts[c], cuts[c + 1]):
+                x = perm[t]
+                a0 = min(a0, sa[x])
+                a1 = max(a1, sa[x])
+                b0 = min(b0, sb[x])
+                b1 = max(b1, sb[x])
+                matched += pc[idx[x]]
+                cmax = max(cmax, pcos[idx[x]])
+                if mark_a[sa[x]] != stamp:
+                    mark_a[sa[x]] = stamp
+                    da += 1
+                if mark_b[sb[x]] != stamp:
+                    mark_b[sb[x]] = stamp
+                    db += 1
+            la = bnd_a[a1 + 1] - bnd_a[a0]
+            lb = bnd_b[b1 + 1] - bnd_b[b0]
+            if la < min_tokens or lb < min_tokens:
+                continue
+            if da < cover * (a1 - a0 + 1):
+                continue
+            if cuts[c + 1] - cuts[c] < 2 and cmax < _SP_SINGLE_COS:
+                continue  # one sentence pair: only when very similar
+            summ = lb >= ratio * la
+            if ps == 1 and (not summ or cuts[c + 1] - cuts[c] < _SP_SUMMARY_SEEDS):
+                continue  # the summary pass adds summary-shaped fragments of several seeds
+            if not summ and db < cover * (b1 - b0 + 1):
+                continue
+            out[no, 0] = bnd_a[a0]
+            out[no, 1] = bnd_a[a1 + 1]
+            out[no, 2] = bnd_b[b0]
+            out[no, 3] = bnd_b[b1 + 1]
+            out[no, 4] = matched
+            no += 1
+    return out[:no]
+
+
+@nb.njit(cache=True, nogil=True)
+def _sp_admit(rows: np.ndarray, sp_rows: np.ndarray, ratio: float) -> np.ndarray:
+    """``rows`` plus the sentence-seed fragments that agree with them.
+
+    A fragment overlapping a passage on one side only (a coarser, coincidental
+    pairing next to it) is dropped: the other stages' passages are more exact.
+    """
+    if sp_rows.shape[0] == 0:
+        return rows
+    out = np.empty((rows.shape[0] + sp_rows.shape[0], 5), dtype=np.int64)
+    out[: rows.shape[0]] = rows
+    no = rows.shape[0]
+    for x in range(sp_rows.shape[0]):
+        ok = True
+        summ = (sp_rows[x, 3] - sp_rows[x, 2]) >= ratio * (sp_rows[x, 1] - sp_rows[x, 0])
+        for y in range(rows.shape[0]):
+            oa = min(sp_rows[x, 1], rows[y, 1]) - max(sp_rows[x, 0], rows[y, 0])
+            ob = min(sp_rows[x, 3], rows[y, 3]) - max(sp_rows[x, 2], rows[y, 2])
+            if (oa > 0) != (ob > 0):
+                ok = False
+                break
+            if (oa > 0 or ob > 0) and (not summ or 2 * oa >= sp_rows[x, 1] - sp_rows[x, 0]) and rows[y, 4] >= _EXT_MAX_DENSITY * min(
+                    rows[y, 1] - rows[y, 0], rows[y, 3] - rows[y, 2]):
+                ok = False  # a dense copy ends where it ends
+                break
+        if ok:
+            out[no] = sp_rows[x]
+            no += 1
     return out[:no]
 
 
@@ -854,6 +1086,12 @@ def align_token_ids(
     relax_density: float = 1.0,
     relax_dice: float = 1.0,
     sparse_tokens: int = 0,
+    sp_cos: float = 0.0,
+    sp_dice: float = 1.0,
+    sp_gap: int = 0,
+    sp_summary_gap: int = 0,
+    sp_min_tokens: int = 0,
+    sp_cover: float = 0.5,
 ) -> np.ndarray:
     """Core aligner on token ids. Returns int64 rows (a_lo, a_hi, b_lo, b_hi, matched).
 
@@ -866,6 +1104,7 @@ def align_token_ids(
         max_occ, max_gap, merge_gap, min_matched, min_density, snap,
         sent_min_shared, sent_min_dice, sent_max_gap, sent_min_seeds, summary_gap, summary_ratio,
         relax_strong, relax_density, relax_dice, sparse_tokens,
+        sp_cos, sp_dice, sp_gap, sp_summary_gap, sp_min_tokens, sp_cover,
     )
 
 
@@ -899,6 +1138,12 @@ def _align_indexed(
     relax_density: float,
     relax_dice: float,
     sparse_tokens: int,
+    sp_cos: float,
+    sp_dice: float,
+    sp_gap: int,
+    sp_summary_gap: int,
+    sp_min_tokens: int,
+    sp_cover: float,
 ) -> np.ndarray:
     """Align once; where a pair holds strong evidence of reuse, align again, relaxed.
 
@@ -910,7 +1155,8 @@ def _align_indexed(
         a_ids, b_ids, a_flags, b_flags, a_uv, a_up, a_bv, a_bp, b_uv, b_up, b_bv, b_bp,
         max_occ, max_gap, merge_gap, min_matched, min_density, snap,
         sent_min_shared, sent_min_dice, sent_max_gap, sent_min_seeds, summary_gap, summary_ratio,
-        sparse_tokens, relax_density,
+        sparse_tokens, relax_density, sp_cos, sp_dice, sp_gap, sp_summary_gap, sp_min_tokens,
+        sp_cover,
     )
     if relax_strong <= 0:
         return rows
@@ -924,7 +1170,8 @@ def _align_indexed(
         a_ids, b_ids, a_flags, b_flags, a_uv, a_up, a_bv, a_bp, b_uv, b_up, b_bv, b_bp,
         max_occ, max_gap, merge_gap, min_matched, relax_density, snap,
         sent_min_shared, relax_dice, sent_max_gap, sent_min_seeds, summary_gap, summary_ratio,
-        sparse_tokens, relax_density,
+        sparse_tokens, relax_density, sp_cos, sp_dice, sp_gap, sp_summary_gap, sp_min_tokens,
+        sp_cover,
     )
 
 
@@ -956,6 +1203,12 @@ def _align_core(
     summary_ratio: float,
     sparse_tokens: int,
     sparse_density: float,
+    sp_cos: float,
+    sp_dice: float,
+    sp_gap: int,
+    sp_summary_gap: int,
+    sp_min_tokens: int,
+    sp_cover: float,
 ) -> np.ndarray:
     na = a_ids.shape[0]
     nbt = b_ids.shape[0]
@@ -975,12 +1228,20 @@ def _align_core(
     k = _match_sorted(a_bv, a_bp, b_bv, b_bp, max_occ, si, sj, k)
     lax_shared = min(sent_min_shared, _EXT_SHARED)
     lax_dice = min(sent_min_dice, _EXT_DICE)
-    (sid_a, bnd_a, sid_b, bnd_b, spa, spb, spc, spd, slo_a, shi_a, slo_b, shi_b) = _sentence_pairs(
+    if sp_cos > 0:
+        lax_shared = min(lax_shared, _SP_MIN_SHARED)
+        lax_dice = min(lax_dice, sp_dice)
+    (sid_a, bnd_a, sid_b, bnd_b, spa, spb, spc, spd, slo_a, shi_a, slo_b, shi_b,
+     scos) = _sentence_pairs(
         si, sj, k_uni, a_flags, b_flags, a_uv, a_up, b_uv, b_up, lax_shared, lax_dice)
     sent_rows = _sentence_passages(
         bnd_a, bnd_b, spa, spb, spc, spd, slo_a, shi_a, slo_b, shi_b, a_flags, b_flags,
         sent_min_shared, sent_min_dice, sent_max_gap, sent_min_seeds, _SENT_MIN_LEN * min_matched, snap,
     )
+    sp_rows = empty
+    if sp_cos > 0:
+        sp_rows = _sp_passages(bnd_a, bnd_b, spa, spb, spc, spd, scos, sp_cos, sp_dice, sp_gap,
+                               sp_summary_gap, summary_ratio, sp_min_tokens, sp_cover)
     # 2. maximal exact runs along diagonals
     diag = sj - si
     order = np.argsort((diag + na) * (na + 1) + si, kind="mergesort")
@@ -1097,6 +1358,7 @@ def _align_core(
         chains[nc, 4] = matched
         nc += 1
     if nc == 0:
+        sent_rows = _sp_admit(sent_rows, sp_rows, summary_ratio)
         sent_rows = _extend_rows(_union_overlapping(sent_rows), sid_a, bnd_a, sid_b, bnd_b, spa, spb,
                                  spc, spd, _EXT_SHARED, _EXT_DICE, _EXT_LICENSE * min_matched)
         return _merge_summaries(_union_overlapping(sent_rows), summary_gap, summary_ratio,
@@ -1159,6 +1421,7 @@ def _align_core(
     both = np.empty((no + sent_rows.shape[0], 5), dtype=np.int64)
     both[:no] = out[:no]
     both[no:] = sent_rows
+    both = _sp_admit(both, sp_rows, summary_ratio)
     both = _extend_rows(_union_overlapping(both), sid_a, bnd_a, sid_b, bnd_b, spa, spb, spc, spd,
                         _EXT_SHARED, _EXT_DICE, _EXT_LICENSE * min_matched)
     return _merge_summaries(_union_overlapping(both), summary_gap, summary_ratio,
@@ -1190,6 +1453,12 @@ def align_tokens(
         params.relax_density,
         params.relax_dice,
         params.sparse_min_matched,
+        params.sp_min_cos if params.sentence_seeds else 0.0,
+        params.sp_min_dice,
+        params.sp_max_gap,
+        params.sp_summary_gap,
+        params.sp_min_tokens,
+        params.sp_min_cover,
     )
 
 
@@ -1279,6 +1548,12 @@ def _align_batch(
     relax_density: float,
     relax_dice: float,
     sparse_tokens: int,
+    sp_cos: float,
+    sp_dice: float,
+    sp_gap: int,
+    sp_summary_gap: int,
+    sp_min_tokens: int,
+    sp_cover: float,
     max_rows: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     n_docs = offsets.shape[0] - 1
@@ -1323,6 +1598,7 @@ def _align_batch(
             max_occ, max_gap, merge_gap, min_matched, min_density, snap,
             sent_min_shared, sent_min_dice, sent_max_gap, sent_min_seeds,
             summary_gap, summary_ratio, relax_strong, relax_density, relax_dice, sparse_tokens,
+            sp_cos, sp_dice, sp_gap, sp_summary_gap, sp_min_tokens, sp_cover,
         )
         k = res.shape[0]
         counts[p] = k
@@ -1384,7 +1660,10 @@ def align_many(
         params.sent_min_shared, params.sent_min_dice, params.sent_max_gap,
         params.sent_min_seeds, params.summary_gap_tokens, params.summary_ratio,
         params.relax_strong_tokens, params.relax_density, params.relax_dice,
-        params.sparse_min_matched, max_rows,
+        params.sparse_min_matched,
+        params.sp_min_cos if params.sentence_seeds else 0.0, params.sp_min_dice,
+        params.sp_max_gap, params.sp_summary_gap, params.sp_min_tokens,
+        params.sp_min_cover, max_rows,
     )
     parts = []
     for p in np.nonzero(counts > max_rows)[0].tolist():  # rare: more passages than slots

@@ -57,6 +57,14 @@ def eval_pan(
             "--detections", help="Also write the detections JSONL (pan_measures.py format)."
         ),
     ] = None,
+    sensitive: Annotated[
+        bool,
+        typer.Option(
+            "--sensitive",
+            help="Recall-oriented preset: the lax sentence-seed stage (more reworded text "
+            "found; also more same-event paraphrase between independent articles).",
+        ),
+    ] = False,
 ) -> None:
     """Align every (suspicious, source) pair of DIR and print PAN's measures per type.
 
@@ -68,10 +76,11 @@ def eval_pan(
 
         newstrace eval pan ../shared/data/pan13-train --limit 100
     """
-    from newstrace.evaluate import run_pan
+    from newstrace.evaluate import run_pan, sensitive_params
 
     run = run_pan(
-        directory, workers=workers, limit=limit, types=_types(types), detections_out=detections
+        directory, params=sensitive_params() if sensitive else None, workers=workers,
+        limit=limit, types=_types(types), detections_out=detections,
     )
     if as_json:
         typer.echo(json.dumps(run.to_dict(), indent=1))
@@ -94,6 +103,9 @@ def eval_basil(
     path: Annotated[Path, typer.Argument(help="basil.jsonl.gz (event, outlet, text per article).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
     limit: Annotated[int | None, typer.Option("--limit", help="The first N events only.")] = None,
+    sensitive: Annotated[
+        bool, typer.Option("--sensitive", help="The recall-oriented preset (as for eval pan).")
+    ] = False,
 ) -> None:
     """Align the cross-outlet pairs of each event; list every passage found.
 
@@ -104,9 +116,9 @@ def eval_basil(
 
         newstrace eval basil ../shared/data/basil.jsonl.gz
     """
-    from newstrace.evaluate import run_basil
+    from newstrace.evaluate import run_basil, sensitive_params
 
-    run = run_basil(path, limit=limit)
+    run = run_basil(path, params=sensitive_params() if sensitive else None, limit=limit)
     if as_json:
         typer.echo(json.dumps(run.to_dict(), indent=1))
         return

@@ -361,6 +361,24 @@ def write_detections(path: str | os.PathLike[str], detections: Iterable[Ann]) ->
 
 # --------------------------------------------------------------------------- running the engine
 
+#: The recall-oriented preset (``--sensitive``): the sentence-seed stage with the lax
+#: thresholds of Sanchez-Perez, Gelbukh & Sidorov (cosine and Dice 0.33) and its
+#: summary mode. It finds far more reworded text on PAN, but also same-event
+#: paraphrase between independent news articles (see ``run_basil``).
+SENSITIVE_OVERRIDES: dict[str, Any] = {
+    "sentence_seeds": True,
+    "sp_min_cos": 0.33,
+    "sp_min_dice": 0.33,
+    "sp_min_tokens": 30,
+    "sp_summary_gap": 40,
+}
+
+
+def sensitive_params(params: Params | None = None) -> Params:
+    """``params`` (default: the defaults) with the recall-oriented preset applied."""
+    return (params or DEFAULT_PARAMS).with_overrides(**SENSITIVE_OVERRIDES)
+
+
 #: An aligner: (a, b, params) -> passages with a_start/a_end/b_start/b_end.
 Aligner = Callable[[str, str, Params | None], Sequence[Any]]
 

@@ -63,6 +63,25 @@ class Params:
     """``sent_min_dice`` of the relaxed pass."""
     sparse_min_matched: int = 40
     """A passage matching this many tokens needs only ``relax_density`` (0: never)."""
+    sentence_seeds: bool = True
+    """Sentence-seed stage (after Sanchez-Perez, Gelbukh & Sidorov, PAN 2014): sentence
+    pairs with cosine >= ``sp_min_cos`` and weighted Dice >= ``sp_min_dice`` are seeds,
+    clustered by sentence gaps into passages. The defaults are strict (same-event news
+    stays apart); ``newstrace eval pan --sensitive`` uses the paper's lax thresholds."""
+    sp_min_cos: float = 0.6
+    """Sentence-seed stage: least cosine of a seed sentence pair (the paper: 0.33)."""
+    sp_min_dice: float = 0.6
+    """Sentence-seed stage: least weighted Dice of a seed sentence pair (the paper: 0.33)."""
+    sp_max_gap: int = 4
+    """Sentence-seed stage: seeds more than this many sentences apart (either side) split."""
+    sp_summary_gap: int = 0
+    """Sentence-seed stage, summary mode: this larger sentence gap on the B side, for
+    fragments whose B span is ``summary_ratio`` times their A span (0: no summary mode)."""
+    sp_min_tokens: int = 40
+    """Sentence-seed stage: least length of a fragment (tokens, each side)."""
+    sp_min_cover: float = 0.5
+    """Sentence-seed stage: least share of a fragment's sentences holding a seed (each
+    side; A only for summary-shaped fragments)."""
 
     # -- trace / provenance --
     max_trace_candidates: int = 50
