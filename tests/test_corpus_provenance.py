@@ -88,3 +88,46 @@ def test_worker_processes_give_the_same_tables(tmp_path, monkeypatch) -> None:
         cp.compute_provenance(idx)  # forked workers, chunks of 2000 documents
         parallel = {t: idx.con.execute(f"SELECT * FROM {t}").fetchall() for t in tables}
     assert parallel == serial and serial["doc_provenance"]
+
+
+def test_text_store_looks_texts_up_by_key() -> None:
+    import pyarrow as pa
+    import pytest
+
+    from newstrace.corpus_provenance import TextStore
+
+    store = TextStore([7, 2, 40], pa.chunked_array([["Zürich — “quoted”", ""], ["third"]]))
+    assert (store[7], store[2], store[40]) == ("Zürich — “quoted”", "", "third")
+    assert len(store) == 3
+    for missing in (0, 3, 41, -1):
+        with pytest.raises(KeyError):
+            store[missing]
+    assert len(TextStore([], pa.chunked_array([], pa.string()))) == 0
+
+
+def test_pairs_batch_reads_texts_only_for_credit_evidence() -> None:
+    import pyarrow as pa
+
+    from newstrace.corpus_provenance import PAIR_EDGES_ARROW, TextStore, pairs_batch
+
+    class Counting(TextStore):
+        reads = 0
+
+        def __getitem__(self, key: int) -> str:
+            Counting.reads += 1
+            return super().__getitem__(key)
+
+    # y (Baltic Press Agency) credits x's publisher: evidence that x is the source
+    texts = Counting([1, 2], pa.array(["LONDON — " + TEXT, "LONDON (Northwire) — " + TEXT]))
+    x = _doc(1, "x", T0, publisher="Northwire")
+    y = _doc(2, "y", T0 + timedelta(days=1), publisher="Baltic Press Agency")
+    far = {"spans": [{"a_start": 0, "a_end": 50, "b_start": 5, "b_end": 55}],
+           **{f"{s}_{f}": v for s, d in (("a", x), ("b", y)) for f, v in d.items() if f != "text"}}
+    out = pairs_batch(pa.RecordBatch.from_pylist([far]), texts)
+    assert out.schema == PAIR_EDGES_ARROW and Counting.reads == 0  # a day apart: dates decide
+    assert out.to_pylist()[0]["basis"] == "date" and out.to_pylist()[0]["source_id"] == "x"
+    # y dated five minutes *before* x: the credit decides against the clocks
+    close = {**far, "b_published_at": T0 - timedelta(minutes=5)}
+    edge = pairs_batch(pa.RecordBatch.from_pylist([close]), texts).to_pylist()[0]
+    assert Counting.reads == 2 and edge["source_id"] == "x" and edge["basis"] == "clock-skew"
+    assert edge["spans"] == [{"t0": 5, "t1": 55, "s0": 0, "s1": 50}]  # target (y) first

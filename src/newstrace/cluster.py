@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 #: Two spans in one document are one segment when they overlap by this share of the longer.
 SAME_SEGMENT_OVERLAP = 0.5
@@ -61,26 +62,89 @@ class SegmentSweep:
         return False
 
 
-class _UnionFind:
-    def __init__(self, n: int) -> None:
-        self.parent = list(range(n))
+@njit(cache=True)
+def _sweep(order, docs, starts, ends, overlap_share):  # pragma: no cover - compiled
+    """``SegmentSweep`` over all spans at once (compiled): segment of each span, and
+    each segment's document, start and end. Segments come out in (doc, start) order."""
+    m = order.shape[0]
+    seg_of_span = np.empty(m, np.int64)
+    seg_doc = np.empty(m, np.int64)
+    seg_start = np.empty(m, np.int64)
+    seg_end = np.empty(m, np.int64)
+    k = -1
+    cur_doc = cur_start = cur_end = -1
+    for i in range(m):
+        idx = order[i]
+        d, s, e = docs[idx], starts[idx], ends[idx]
+        joined = False
+        if d == cur_doc:
+            overlap = min(cur_end, e) - s
+            if overlap > 0 and overlap >= overlap_share * max(e - s, cur_end - cur_start):
+                cur_end = max(cur_end, e)
+                seg_end[k] = cur_end
+                joined = True
+        if not joined:
+            k += 1
+            seg_doc[k], seg_start[k], seg_end[k] = d, s, e
+            cur_doc, cur_start, cur_end = d, s, e
+        seg_of_span[idx] = k
+    return seg_of_span, seg_doc[: k + 1], seg_start[: k + 1], seg_end[: k + 1]
 
-    def find(self, x: int) -> int:
-        parent = self.parent
-        root = x
-        while parent[root] != root:
-            root = parent[root]
-        while parent[x] != root:
-            parent[x], x = root, parent[x]
-        return root
 
-    def union(self, x: int, y: int) -> None:
-        rx, ry = self.find(x), self.find(y)
-        if rx != ry:
-            if rx < ry:
-                self.parent[ry] = rx
-            else:
-                self.parent[rx] = ry
+@njit(cache=True)
+def _components(x, y, n):  # pragma: no cover - compiled
+    """Union-find over ``n`` items linked by ``x[i] -- y[i]``: each item's root, the
+    smallest item of its component."""
+    parent = np.arange(n)
+    for i in range(x.shape[0]):
+        rx = x[i]
+        while parent[rx] != rx:
+            parent[rx] = parent[parent[rx]]
+            rx = parent[rx]
+        ry = y[i]
+        while parent[ry] != ry:
+            parent[ry] = parent[parent[ry]]
+            ry = parent[ry]
+        if rx < ry:
+            parent[ry] = rx
+        elif ry < rx:
+            parent[rx] = ry
+    for i in range(n):  # parents are always smaller: one pass from the left resolves all
+        parent[i] = parent[parent[i]]
+    return parent
+
+
+def cluster_arrays(
+    a_key: np.ndarray, a_start: np.ndarray, a_end: np.ndarray,
+    b_key: np.ndarray, b_start: np.ndarray, b_end: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`cluster_passages` on columns: the passages' six columns in, the members'
+    ``(cluster_id, doc_key, start, end)`` columns out, ordered by cluster, then
+    document and start. Memory is a few arrays of the passages' length (a million-
+    document index has ten million passages)."""
+    n = len(a_key)
+    if n == 0:
+        empty = np.empty(0, np.int64)
+        return empty, empty, empty, empty
+    docs = np.concatenate([a_key, b_key]).astype(np.int64)
+    starts = np.concatenate([a_start, b_start]).astype(np.int64)
+    ends = np.concatenate([a_end, b_end]).astype(np.int64)
+    order = np.lexsort((-ends, starts, docs))
+    seg_of_span, seg_doc, seg_start, seg_end = _sweep(order, docs, starts, ends, SAME_SEGMENT_OVERLAP)
+    del order, docs, starts, ends
+    root = _components(seg_of_span[:n], seg_of_span[n:], len(seg_doc))
+    # rank the components: most documents, most characters, then first position (the
+    # root is the component's first segment in (doc, start) order), then the root
+    roots, group = np.unique(root, return_inverse=True)
+    pairs = np.unique(group.astype(np.int64) * (int(seg_doc.max()) + 1) + seg_doc)
+    n_docs = np.bincount(pairs // (int(seg_doc.max()) + 1), minlength=len(roots))
+    chars = np.bincount(group, weights=(seg_end - seg_start).astype(np.float64), minlength=len(roots))
+    rank = np.lexsort((roots, seg_start[roots], seg_doc[roots], -chars, -n_docs))
+    cluster_of_group = np.empty(len(roots), np.int64)
+    cluster_of_group[rank] = np.arange(1, len(roots) + 1)
+    cluster_id = cluster_of_group[group]
+    out = np.argsort(cluster_id, kind="stable")  # segments are already in (doc, start) order
+    return cluster_id[out], seg_doc[out], seg_start[out], seg_end[out]
 
 
 def cluster_passages(
@@ -110,44 +174,16 @@ def cluster_passages(
     if not passages:
         return []
     arr = np.asarray(passages, dtype=np.int64).reshape(-1, 6)
-    n = arr.shape[0]
-    # spans: 2 per passage -> (doc, start, end, passage index)
-    docs = np.concatenate([arr[:, 0], arr[:, 3]])
-    starts = np.concatenate([arr[:, 1], arr[:, 4]])
-    ends = np.concatenate([arr[:, 2], arr[:, 5]])
-    order = np.lexsort((-ends, starts, docs))
-    seg_of_span = np.empty(2 * n, dtype=np.int64)
-    seg_doc: list[int] = []
-    seg_start: list[int] = []
-    seg_end: list[int] = []
-    sweep = SegmentSweep()
-    for idx in order.tolist():
-        d, s, e = int(docs[idx]), int(starts[idx]), int(ends[idx])
-        if sweep.add(d, s, e):
-            seg_end[-1] = sweep.end
-        else:
-            seg_doc.append(d)
-            seg_start.append(s)
-            seg_end.append(e)
-        seg_of_span[idx] = len(seg_doc) - 1
-    uf = _UnionFind(len(seg_doc))
-    for p in range(n):
-        uf.union(int(seg_of_span[p]), int(seg_of_span[p + n]))
-    groups: dict[int, list[int]] = {}
-    for seg in range(len(seg_doc)):
-        groups.setdefault(uf.find(seg), []).append(seg)
+    cols = cluster_arrays(*(arr[:, i] for i in range(6)))
+    return [ClusterMember(*row) for row in zip(*(c.tolist() for c in cols), strict=True)]
 
-    def rank(segs: list[int]) -> tuple[int, int, int, int]:
-        n_docs = len({seg_doc[s] for s in segs})
-        chars = sum(seg_end[s] - seg_start[s] for s in segs)
-        first = min((seg_doc[s], seg_start[s]) for s in segs)
-        return (-n_docs, -chars, first[0], first[1])
 
-    members = []
-    for cid, segs in enumerate(sorted(groups.values(), key=rank), 1):
-        for s in sorted(segs, key=lambda s: (seg_doc[s], seg_start[s])):
-            members.append(ClusterMember(cid, seg_doc[s], seg_start[s], seg_end[s]))
-    return members
+def family_arrays(a_key: np.ndarray, b_key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`story_families` on columns: ``(doc_key, family_id)`` arrays."""
+    keys, inverse = np.unique(np.concatenate([a_key, b_key]).astype(np.int64), return_inverse=True)
+    n = len(a_key)
+    root = _components(inverse[:n], inverse[n:], len(keys))
+    return keys, keys[root]
 
 
 def story_families(pairs: Sequence[tuple[int, int]]) -> dict[int, int]:
@@ -155,9 +191,6 @@ def story_families(pairs: Sequence[tuple[int, int]]) -> dict[int, int]:
 
     Family ids are the smallest doc_key of each family.
     """
-    keys = sorted({k for pair in pairs for k in pair})
-    index = {k: i for i, k in enumerate(keys)}
-    uf = _UnionFind(len(keys))
-    for a, b in pairs:
-        uf.union(index[a], index[b])
-    return {k: keys[uf.find(index[k])] for k in keys}
+    arr = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    keys, family = family_arrays(arr[:, 0], arr[:, 1])
+    return dict(zip(keys.tolist(), family.tolist(), strict=True))

@@ -59,13 +59,12 @@ Only directed edges whose source is earlier count as reuse *from earlier documen
 
 from __future__ import annotations
 
-import gc
 import json
 import multiprocessing as mp
 import os
 import re
-from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -84,6 +83,7 @@ from newstrace.provenance import (
     spin_score,
     word_alignment,
 )
+from newstrace.store import registered
 
 #: Two dates closer than this may be clock skew: credit evidence decides the direction.
 CLOCK_SKEW = timedelta(hours=1)
@@ -509,14 +509,411 @@ def arrow_table(table: str, rows: list[dict[str, Any]]) -> pa.Table:
     return pa.table({name: pa.array(cols[name], t) for name, t in types.items()})
 
 
+# ------------------------------------------------------------------------------ batch steps
+# The per-row steps over Arrow record batches: one batch in, one batch out. The Spark
+# engine calls them inside ``mapInArrow``; the DuckDB engine over the batches of a SQL
+# stream (in worker processes). Document texts travel in the rows (``a_text``,
+# ``source_text``: Spark) or come from a :class:`TextStore` (DuckDB).
+
+SPAN_ARROW = pa.struct([("t0", pa.int32()), ("t1", pa.int32()), ("s0", pa.int32()), ("s1", pa.int32())])
+SUB_ARROW = pa.struct(
+    [("source", pa.string()), ("replacement", pa.string()), ("key_source", pa.string()),
+     ("key_replacement", pa.string())]
+)
+#: :func:`pairs_batch` output: an ``edges`` row, whether it is directed, the oriented spans.
+PAIR_EDGES_ARROW = pa.schema(
+    [*ARROW_TYPES["edges"].items(), ("directed", pa.bool_()), ("spans", pa.list_(SPAN_ARROW))]
+)
+#: :func:`documents_batch` output: a ``doc_provenance`` row without the spin columns,
+#: plus the document's word substitutions.
+PARTIAL_ARROW = pa.schema(
+    [(n, t) for n, t in ARROW_TYPES["doc_provenance"].items()
+     if n not in ("spin_score", "spun", "n_substitutions")]
+    + [("subs", pa.list_(SUB_ARROW))]
+)
+DOC_ARROW = pa.schema(list(ARROW_TYPES["doc_provenance"].items()))
+SUBS_ARROW = pa.schema(list(ARROW_TYPES["substitutions"].items()))
+CLUSTERS_ARROW = pa.schema(list(ARROW_TYPES["cluster_provenance"].items()))
+
+#: Provenance table -> the order of its rows in the database (both engines).
+TABLE_ORDER: dict[str, str] = {
+    "edges": "least(source_key, target_key), greatest(source_key, target_key)",
+    "doc_provenance": "doc_key",
+    "substitutions": "n_docs DESC, count DESC, source, replacement",
+    "cluster_provenance": "cluster_id",
+}
+
+
+class TextStore:
+    """Document texts by ``doc_key``, held once in one Arrow UTF-8 buffer.
+
+    About the size of the texts themselves (no Python object per document), and
+    read-only: forked worker processes share its pages instead of copying them.
+    """
+
+    def __init__(self, keys: Any, texts: Any) -> None:
+        chunks = texts.chunks if isinstance(texts, pa.ChunkedArray) else [texts]
+        # 64-bit offsets: a large corpus holds more than 2 GiB of text
+        arr = pa.chunked_array([c.cast(pa.large_string()) for c in chunks], pa.large_string()).combine_chunks()
+        keys = np.asarray(keys, dtype=np.int64)
+        self._arr = arr
+        self._pos = np.full(int(keys.max()) + 1 if len(keys) else 0, -1, dtype=np.int64)
+        self._pos[keys] = np.arange(len(keys))
+        self._offsets = np.frombuffer(arr.buffers()[1], np.int64)[arr.offset : arr.offset + len(arr) + 1]
+        data = arr.buffers()[2]
+        self._data = memoryview(data) if data is not None else memoryview(b"")
+
+    @classmethod
+    def load(cls, con: Any, keys_sql: str) -> TextStore:
+        """Texts of the documents whose ``doc_key`` the query ``keys_sql`` returns."""
+        table = con.sql(
+            f"SELECT d.doc_key, d.text FROM documents d SEMI JOIN ({keys_sql}) k ON k.doc_key = d.doc_key"
+        ).to_arrow_table()
+        return cls(table.column("doc_key").to_numpy(), table.column("text"))
+
+    def __len__(self) -> int:
+        return len(self._arr)
+
+    def __getitem__(self, key: int) -> str:
+        i = self._pos[key] if 0 <= key < len(self._pos) else -1
+        if i < 0:
+            raise KeyError(key)
+        return str(self._data[self._offsets[i] : self._offsets[i + 1]], "utf-8")
+
+
+class _Doc(dict):  # type: ignore[type-arg]
+    """A document's fields; ``text`` is read from the store only when a step asks."""
+
+    def __init__(self, texts: TextStore, **fields: Any) -> None:
+        super().__init__(**fields)
+        self._texts = texts
+
+    def __missing__(self, name: str) -> Any:
+        if name != "text":
+            raise KeyError(name)
+        self["text"] = text = self._texts[self["doc_key"]]
+        return text
+
+
+def _doc(texts: TextStore | None, text: str | None, **fields: Any) -> dict[str, Any]:
+    if texts is None or text is not None:
+        return {**fields, "text": text}
+    return _Doc(texts, **fields)
+
+
+def pairs_batch(batch: pa.RecordBatch, texts: TextStore | None = None) -> pa.RecordBatch:
+    """Document pairs (``spans`` and ``a_``/``b_`` ``doc_key``, ``id``, ``publisher``,
+    ``published_at`` [, ``text``]) -> :func:`pair_edge` per pair (``PAIR_EDGES_ARROW``)."""
+    fields = ("doc_key", "id", "publisher", "published_at")
+    out = []
+    for r in batch.to_pylist():
+        a, b = (_doc(texts, r.get(f"{s}_text"), **{f: r[f"{s}_{f}"] for f in fields}) for s in "ab")
+        spans = [(p["a_start"], p["a_end"], p["b_start"], p["b_end"]) for p in r["spans"]]
+        edge, oriented, directed = pair_edge(a, b, spans)
+        edge["directed"] = directed
+        edge["spans"] = [{"t0": x[0], "t1": x[1], "s0": x[2], "s1": x[3]} for x in oriented]
+        out.append(edge)
+    return pa.RecordBatch.from_pylist(out, schema=PAIR_EDGES_ARROW)
+
+
+def documents_batch(
+    batch: pa.RecordBatch,
+    params: Any,
+    texts: TextStore | None = None,
+    details: dict[int, list[dict[str, Any]]] | None = None,
+) -> pa.RecordBatch:
+    """Documents (``doc_key``, ``id`` [, ``text``], ``incoming``: list of ``source_key``,
+    ``source_id``, ``source_publisher``, ``source_published_at`` [, ``source_text``],
+    ``basis``, ``spans``; ``tied``: ids) -> :func:`document_provenance` (``PARTIAL_ARROW``).
+    With ``details`` given, each document's alignments are added to it."""
+    out = []
+    for r in batch.to_pylist():
+        incoming = []
+        for e in r["incoming"] or []:
+            src = {
+                "doc_key": e["source_key"], "id": e["source_id"],
+                "publisher": e.get("source_publisher"), "published_at": e["source_published_at"],
+                "text": e["source_text"] if texts is None else texts[e["source_key"]],
+            }
+            incoming.append((src, [(x["t0"], x["t1"], x["s0"], x["s1"]) for x in e["spans"]], e["basis"]))
+        target = {"doc_key": r["doc_key"], "id": r["id"],
+                  "text": r["text"] if texts is None else texts[r["doc_key"]]}
+        rec, subs, det = document_provenance(
+            target, incoming, list(r["tied"] or []), params, keep_details=details is not None
+        )
+        if details is not None and det:
+            details[r["doc_key"]] = det
+        rec["sources_json"] = json.dumps(rec.pop("sources"), ensure_ascii=False)
+        rec["subs"] = [
+            {"source": s, "replacement": p, "key_source": k[0], "key_replacement": k[1]}
+            for s, p in subs for k in (substitution_key(s, p),)
+        ]
+        out.append(rec)
+    return pa.RecordBatch.from_pylist(out, schema=PARTIAL_ARROW)
+
+
+def spin_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Partial rows with ``recurring`` (their keys' ``n_docs``) -> :func:`finish_document`."""
+    out = []
+    for r in batch.to_pylist():
+        subs = [(s["source"], s["replacement"]) for s in r.pop("subs") or []]
+        pair_docs = {(k["key_source"], k["key_replacement"]): k["n_docs"] for k in r.pop("recurring") or []}
+        out.append(finish_document(r, subs, pair_docs))
+    return pa.RecordBatch.from_pylist(out, schema=DOC_ARROW)
+
+
+def unreused_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """``doc_key``, ``id`` of documents without any passage -> :func:`unreused_document`."""
+    out = []
+    for key, doc_id in zip(batch.column("doc_key").to_pylist(), batch.column("id").to_pylist(), strict=True):
+        rec = unreused_document(key, doc_id)
+        rec["sources_json"] = json.dumps(rec.pop("sources"))
+        out.append(rec)
+    return pa.RecordBatch.from_pylist(out, schema=DOC_ARROW)
+
+
+def dictionary_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Counted keys (``source``, ``replacement``, ``count``, ``n_docs``) -> :func:`substitution_row`."""
+    rows = [substitution_row(r["source"], r["replacement"], r["count"], r["n_docs"]) for r in batch.to_pylist()]
+    return pa.RecordBatch.from_pylist(rows, schema=SUBS_ARROW)
+
+
+def clusters_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Clusters (``cluster_id``, ``members``, ``into``: the evidence / clock-skew edges
+    between members) -> :func:`cluster_provenance`."""
+    rows = []
+    for r in batch.to_pylist():
+        into: dict[int, list[tuple[int, str]]] = {}
+        for e in r["into"] or []:
+            into.setdefault(e["target_key"], []).append((e["source_key"], e["basis"]))
+        rows.append(cluster_provenance(r["cluster_id"], r["members"], into))
+    return pa.RecordBatch.from_pylist(
+        [{**row, "earliest_ids": json.dumps(row["earliest_ids"])} for row in rows], schema=CLUSTERS_ARROW
+    )
+
+
 # ------------------------------------------------------------------------------ DuckDB engine
+# The same stages as ``newstrace.spark.provenance``, with DuckDB doing the grouping and
+# joins: each stage is one SQL query read as a stream of record batches, the batch
+# steps run on them in worker processes, and their output is kept as Arrow (a few
+# dozen bytes per edge or document) for the next stage's SQL. Texts are held once, in
+# a TextStore; nothing is held per passage as a Python object, so a million-document
+# corpus fits (``bench/scale.py``).
+
+#: Corpora with at least this many documents in passages run the batch steps in
+#: forked worker processes, one per CPU (they share the TextStore's pages).
+PARALLEL_MIN_DOCS = 5_000
+#: Rows per batch handed to a step.
+BATCH_ROWS = 2_000
+
+_PAIRS_SQL = """
+SELECT p.spans,
+       a.doc_key AS a_doc_key, a.id AS a_id, a.publisher AS a_publisher, a.published_at AS a_published_at,
+       b.doc_key AS b_doc_key, b.id AS b_id, b.publisher AS b_publisher, b.published_at AS b_published_at
+FROM (SELECT a_key, b_key,
+             list(struct_pack(a_start, a_end, b_start, b_end) ORDER BY a_start, a_end, b_start, b_end) AS spans
+      FROM passages GROUP BY a_key, b_key) p
+JOIN documents a ON a.doc_key = p.a_key
+JOIN documents b ON b.doc_key = p.b_key
+"""
+_INVOLVED_SQL = "SELECT source_key AS doc_key FROM prov_pairs UNION SELECT target_key FROM prov_pairs"
+_TARGETS_SQL = f"""
+WITH inc AS (
+    SELECT e.target_key AS doc_key,
+           list(struct_pack(source_key := e.source_key, source_id := e.source_id,
+                            source_publisher := d.publisher, source_published_at := d.published_at,
+                            basis := e.basis, spans := e.spans) ORDER BY e.source_key) AS incoming
+    FROM prov_pairs e JOIN documents d ON d.doc_key = e.source_key
+    WHERE e.directed GROUP BY e.target_key),
+tie AS (
+    SELECT doc_key, list(other ORDER BY other) AS tied FROM (
+        SELECT source_key AS doc_key, target_id AS other FROM prov_pairs WHERE NOT directed
+        UNION ALL SELECT target_key, source_id FROM prov_pairs WHERE NOT directed)
+    GROUP BY doc_key)
+SELECT d.doc_key, d.id, inc.incoming, tie.tied
+FROM documents d SEMI JOIN ({_INVOLVED_SQL}) k ON k.doc_key = d.doc_key
+LEFT JOIN inc ON inc.doc_key = d.doc_key LEFT JOIN tie ON tie.doc_key = d.doc_key
+"""
+_OCCURRENCES_SQL = "SELECT doc_key, s.key_source, s.key_replacement FROM (SELECT doc_key, unnest(subs) AS s FROM prov_partial)"
+_DICTIONARY_SQL = f"""
+SELECT key_source AS source, key_replacement AS replacement, count(*)::INTEGER AS count,
+       count(DISTINCT doc_key)::INTEGER AS n_docs
+FROM ({_OCCURRENCES_SQL}) GROUP BY key_source, key_replacement
+"""
+_SPIN_SQL = f"""
+WITH rec AS (
+    SELECT o.doc_key, list(struct_pack(key_source := o.key_source, key_replacement := o.key_replacement,
+                                       n_docs := c.n_docs)) AS recurring
+    FROM (SELECT DISTINCT * FROM ({_OCCURRENCES_SQL})) o
+    JOIN prov_dictionary c ON c.source = o.key_source AND c.replacement = o.key_replacement
+    GROUP BY o.doc_key)
+SELECT p.*, rec.recurring FROM prov_partial p LEFT JOIN rec ON rec.doc_key = p.doc_key
+"""
+_UNREUSED_SQL = f"SELECT d.doc_key, d.id FROM documents d ANTI JOIN ({_INVOLVED_SQL}) k ON k.doc_key = d.doc_key"
+_CLUSTERS_SQL = """
+WITH m AS (SELECT DISTINCT cluster_id, doc_key FROM cluster_members),
+inner_edges AS (
+    SELECT t.cluster_id,
+           list(struct_pack(source_key := e.source_key, target_key := e.target_key, basis := e.basis)) AS "into"
+    FROM prov_pairs e
+    JOIN m t ON t.doc_key = e.target_key
+    JOIN m s ON s.cluster_id = t.cluster_id AND s.doc_key = e.source_key
+    WHERE e.basis IN ('evidence', 'clock-skew')
+    GROUP BY t.cluster_id)
+SELECT m.cluster_id,
+       list(struct_pack(doc_key := d.doc_key, id := d.id, published_at := d.published_at)) AS members,
+       any_value(i."into") AS "into"
+FROM m JOIN documents d ON d.doc_key = m.doc_key LEFT JOIN inner_edges i ON i.cluster_id = m.cluster_id
+GROUP BY m.cluster_id
+"""
+
+#: What forked workers read (set before the fork): the texts, the params.
+_SHARED: tuple[Any, ...] = ()
+
+
+def _step(name: str, batch: pa.RecordBatch) -> pa.RecordBatch:
+    texts, params, details = _SHARED
+    if name == "pairs":
+        return pairs_batch(batch, texts)
+    if name == "documents":
+        return documents_batch(batch, params, texts, details)
+    return {"spin": spin_batch, "unreused": unreused_batch, "dictionary": dictionary_batch,
+            "clusters": clusters_batch}[name](batch)
+
+
+class _Stages:
+    """Runs batch steps over SQL streams, in forked workers when there are several CPUs."""
+
+    def __init__(self, cur: Any, texts: TextStore, params: Any, details: dict[int, Any] | None) -> None:
+        global _SHARED
+        self.cur = cur  # the stages' reads and their registered Arrow tables
+        _SHARED = (texts, params, details)
+        workers = min(os.cpu_count() or 1, 8)
+        self.pool = None
+        if (len(texts) >= PARALLEL_MIN_DOCS and workers >= 2 and details is None
+                and "fork" in mp.get_all_start_methods()):
+            self.pool = mp.get_context("fork").Pool(workers)
+        self.window = 2 * workers
+
+    def close(self) -> None:
+        global _SHARED
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+        _SHARED = ()
+        self.cur.close()
+
+    def run(self, name: str, sql: str, schema: pa.Schema,
+            progress: Callable[[int], None] | None = None) -> pa.Table:
+        """``sql``'s rows through the batch step ``name``; the output as one table."""
+        reader = self.cur.sql(sql).to_arrow_reader(BATCH_ROWS)
+        out = []
+        for batch in self._map(name, reader):
+            out.append(batch)
+            if progress:
+                progress(batch.num_rows)
+        return pa.Table.from_batches(out, schema=schema)
+
+    def _map(self, name: str, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        if self.pool is None:
+            for batch in batches:
+                yield _step(name, batch)
+            return
+        pending: deque[Any] = deque()  # a bounded window: the stream is not read ahead
+        for batch in batches:
+            pending.append(self.pool.apply_async(_step, (name, batch)))
+            if len(pending) >= self.window:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+    def register(self, **tables: pa.Table) -> None:
+        for view, table in tables.items():
+            self.cur.register(view, table)
+
+
+def provenance_tables(
+    idx: Any,
+    progress: Callable[[int, int], None] | None = None,
+    details: dict[int, list[dict[str, Any]]] | None = None,
+) -> dict[str, pa.Table]:
+    """Compute the four provenance tables from an index's passages and clusters
+    (nothing is written): pairs -> documents -> dictionary -> spin -> clusters.
+
+    Args:
+        idx: an open ``Index``.
+        progress: ``progress(done, total)`` over the documents that take part in a
+            passage (the word alignments, the costly step).
+        details: a dict to fill, per derived document, with its alignment against each
+            independent source (passages, word matches, edits) for side-by-side views.
+
+    Returns:
+        table name -> Arrow table, typed as ``ARROW_TYPES`` (``edges`` with two more
+        columns, ``directed`` and ``spans``).
+    """
+    cur = idx.con.cursor()  # a connection of its own: the caller's may hold a result
+    texts = TextStore.load(cur, "SELECT a_key AS doc_key FROM passages UNION SELECT b_key FROM passages")
+    stages = _Stages(cur, texts, idx.params, details)
+    try:
+        pairs = stages.run("pairs", _PAIRS_SQL, PAIR_EDGES_ARROW)
+        stages.register(prov_pairs=pairs)
+        done = 0
+
+        def documents_done(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress:
+                progress(done, len(texts))
+
+        partial = stages.run("documents", _TARGETS_SQL, PARTIAL_ARROW, documents_done)
+        stages.register(prov_partial=partial)
+        dictionary = stages.run("dictionary", _DICTIONARY_SQL, SUBS_ARROW)
+        stages.register(prov_dictionary=dictionary)
+        finished = stages.run("spin", _SPIN_SQL, DOC_ARROW)
+        unreused = stages.run("unreused", _UNREUSED_SQL, DOC_ARROW)
+        clusters = stages.run("clusters", _CLUSTERS_SQL, CLUSTERS_ARROW)
+    finally:
+        stages.close()
+    return {
+        "edges": pairs, "doc_provenance": pa.concat_tables([finished, unreused]),
+        "substitutions": dictionary, "cluster_provenance": clusters,
+    }
+
+
+def compute_provenance(idx: Any, progress: Callable[[int, int], None] | None = None) -> None:
+    """(Re)build ``edges``, ``doc_provenance``, ``substitutions`` and
+    ``cluster_provenance`` from the index's passages and clusters, in one transaction.
+
+    Call after clustering (``Index.build`` does). Documents without any reuse get a
+    ``doc_provenance`` row too (not derived, share 0).
+    """
+    store_tables(idx.con, provenance_tables(idx, progress))
+
+
+def store_tables(con: Any, tables: dict[str, Any]) -> None:
+    """Replace the four tables' rows with ``tables`` (table name -> anything DuckDB can
+    select from: an Arrow table, or a SQL ``FROM`` clause given as a string), in one
+    transaction, in the order of ``TABLE_ORDER``."""
+    con.execute(SCHEMA)
+    views = {f"prov_{name}": table for name, table in tables.items() if not isinstance(table, str)}
+    with registered(con, **views):
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for name, table in tables.items():
+                cols = ", ".join(ARROW_TYPES[name])
+                source = table if isinstance(table, str) else f"prov_{name}"
+                con.execute(f"DELETE FROM {name}")
+                con.execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM {source} ORDER BY {TABLE_ORDER[name]}")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
 
 
 @dataclass
 class Provenance:
-    """In-memory result of :func:`analyse` (what :func:`compute_provenance` stores)."""
+    """The four tables as Python values (what :func:`analyse` returns)."""
 
-    docs: dict[int, dict[str, Any]]
     edges: list[dict[str, Any]]
     documents: dict[int, dict[str, Any]]
     substitutions: list[dict[str, Any]]
@@ -524,137 +921,35 @@ class Provenance:
     details: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
 
 
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _load_docs(idx: Any) -> dict[int, dict[str, Any]]:
-    cur = idx.con.execute(
-        """SELECT doc_key, id, publisher, published_at, title, n_chars, text FROM documents
-           WHERE doc_key IN (SELECT a_key FROM passages UNION SELECT b_key FROM passages)"""
-    )
-    cols = [c[0] for c in cur.description]
-    return {r[0]: dict(zip(cols, r, strict=True)) for r in cur.fetchall()}
-
-
 def analyse(idx: Any, keep_details: bool = False) -> Provenance:
-    """Compute edges, per-document provenance, the substitution dictionary and each
-    cluster's earliest source from an index's passages (nothing is written).
-
-    Runs the pure steps above on one machine, in this order: :func:`pair_edge` per
-    document pair, :func:`document_provenance` per document, the dictionary
-    (:func:`substitution_counts`, :func:`substitution_row`), :func:`finish_document`
-    per document and :func:`cluster_provenance` per cluster.
+    """The provenance tables of :func:`provenance_tables` as Python values, for a
+    read-only index or a report (``documents`` holds the documents that take part in
+    some passage, with ``sources`` parsed; ``clusters`` has ``earliest_ids`` as a list).
 
     Args:
         idx: an open ``Index``.
         keep_details: also keep, per derived document, its alignment against each
             independent source (passages, word matches, edits) for side-by-side views.
     """
-    params = idx.params
-    docs = _load_docs(idx)
-    rows = idx.con.execute(
-        "SELECT a_key, b_key, a_start, a_end, b_start, b_end FROM passages ORDER BY a_key, b_key, a_start"
-    ).fetchall()
-    by_pair: dict[tuple[int, int], list[Span]] = defaultdict(list)
-    for a, b, a0, a1, b0, b1 in rows:
-        by_pair[(a, b)].append((a0, a1, b0, b1))
-
-    # 1. direct every pair; incoming[target] = [(source doc, [(t0, t1, s0, s1)], basis)]
-    edges: list[dict[str, Any]] = []
-    incoming: dict[int, list[tuple[dict[str, Any], list[Span], str]]] = defaultdict(list)
-    ties: dict[int, list[str]] = defaultdict(list)
-    for (a, b), ps in by_pair.items():
-        edge, spans, directed = pair_edge(docs[a], docs[b], ps)
-        s, t = edge["source_key"], edge["target_key"]
-        if directed:
-            incoming[t].append((docs[s], spans, edge["basis"]))
-        else:
-            ties[s].append(str(docs[t]["id"]))
-            ties[t].append(str(docs[s]["id"]))
-        edges.append(edge)
-
-    # 2. per document: share, groups of independent sources, edits vs group leads
-    documents: dict[int, dict[str, Any]] = {}
-    details: dict[int, list[dict[str, Any]]] = {}
-    doc_subs: dict[int, list[tuple[str, str]]] = {}
-    for key, rec, subs, det in _each_document(docs, incoming, ties, params, keep_details):
-        documents[key] = rec
-        doc_subs[key] = subs
-        if keep_details and det:
-            details[key] = det
-
-    # 3. substitution dictionary, then spin scores weighted by recurrence
-    count, pair_docs = substitution_counts(doc_subs)
-    for key, subs in doc_subs.items():
-        finish_document(documents[key], subs, pair_docs)
-    substitutions = sorted(
-        (substitution_row(k[0], k[1], c, pair_docs[k]) for k, c in count.items()),
-        key=substitution_order,
-    )
-
-    # 4. earliest source per cluster
-    members: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for cid, key in idx.con.execute(
-        "SELECT DISTINCT cluster_id, doc_key FROM cluster_members ORDER BY cluster_id, doc_key"
-    ).fetchall():
-        if key in docs:
-            members[cid].append(docs[key])
-    into: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    for e in edges:
-        if e["basis"] in DIRECTED:
-            into[e["target_key"]].append((e["source_key"], e["basis"]))
-    clusters = {cid: cluster_provenance(cid, ms, into) for cid, ms in members.items()}
-    return Provenance(docs, edges, documents, substitutions, clusters, details)
+    details: dict[int, list[dict[str, Any]]] | None = {} if keep_details else None
+    tables = provenance_tables(idx, details=details)
+    documents = {}
+    for r in tables["doc_provenance"].to_pylist():
+        if r["earliest_source"] is not None:  # takes part in a passage
+            r["sources"] = json.loads(r.pop("sources_json"))
+            documents[r["doc_key"]] = r
+    clusters = {}
+    for r in tables["cluster_provenance"].to_pylist():
+        r["earliest_ids"] = json.loads(r["earliest_ids"])
+        clusters[r["cluster_id"]] = r
+    edges = tables["edges"].drop_columns(["directed", "spans"]).to_pylist()
+    edges.sort(key=lambda e: (min(e["source_key"], e["target_key"]), max(e["source_key"], e["target_key"])))
+    substitutions = sorted(tables["substitutions"].to_pylist(), key=substitution_order)
+    return Provenance(edges, documents, substitutions, dict(sorted(clusters.items())), details or {})
 
 
-#: Corpora with at least this many documents run ``document_provenance`` in worker
-#: processes (forked: they share the loaded texts), one per CPU ...
-PARALLEL_MIN_DOCS = 5_000
-#: ... and at most this many: the workers' reference counting dirties the shared pages,
-#: so each worker ends up with a copy of the parent's heap (at 1 M documents 13 GiB).
-PARALLEL_MAX_DOCS = 200_000
-_SHARED: tuple[Any, ...] = ()
-
-
-def _document_batch(keys: list[int]) -> list[tuple[int, dict[str, Any], list[tuple[str, str]], Any]]:
-    docs, incoming, ties, params, keep_details = _SHARED
-    out = []
-    for key in keys:
-        rec, subs, det = document_provenance(
-            docs[key], incoming.get(key, []), ties.get(key, []), params, keep_details
-        )
-        out.append((key, rec, subs, det))
-    return out
-
-
-def _each_document(
-    docs: dict[int, dict[str, Any]], incoming: Any, ties: Any, params: Any, keep_details: bool
-) -> Iterator[tuple[int, dict[str, Any], list[tuple[str, str]], Any]]:
-    """``document_provenance`` of every document, in ``docs`` order; in forked worker
-    processes for a large corpus (the per-document word alignments dominate)."""
-    global _SHARED
-    keys = list(docs)
-    workers = min(os.cpu_count() or 1, 8)
-    _SHARED = (docs, incoming, ties, params, keep_details)
-    try:
-        if (not PARALLEL_MIN_DOCS <= len(keys) <= PARALLEL_MAX_DOCS or workers < 2
-                or "fork" not in mp.get_all_start_methods()):
-            yield from _document_batch(keys)
-            return
-        chunks = [keys[i : i + 2000] for i in range(0, len(keys), 2000)]
-        # objects allocated so far are left out of the workers' garbage collections,
-        # which would otherwise touch (and so copy) every page the fork shares
-        gc.collect()
-        gc.freeze()
-        try:
-            with mp.get_context("fork").Pool(workers) as pool:
-                for part in pool.imap(_document_batch, chunks):
-                    yield from part
-        finally:
-            gc.unfreeze()
-    finally:
-        _SHARED = ()
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 def _union_len(spans: list[tuple[int, int]]) -> int:
@@ -676,49 +971,3 @@ def _mask_runs(mask: np.ndarray) -> list[list[int]]:
     return [[int(s), int(e)] for s, e in zip(starts, ends, strict=True)]
 
 
-def compute_provenance(idx: Any) -> None:
-    """(Re)build ``edges``, ``doc_provenance``, ``substitutions`` and
-    ``cluster_provenance`` from the index's passages and clusters, in one transaction.
-
-    Call after clustering (``Index.build`` does). Documents without any reuse get a
-    ``doc_provenance`` row too (not derived, share 0).
-    """
-    prov = analyse(idx)
-    all_docs = idx.con.execute("SELECT doc_key, id FROM documents").fetchall()
-    dp = [prov.documents.get(key) or unreused_document(key, doc_id) for key, doc_id in all_docs]
-    store_tables(
-        idx.con,
-        {
-            "doc_provenance": arrow_table("doc_provenance", dp),
-            "edges": arrow_table("edges", prov.edges),
-            "substitutions": arrow_table("substitutions", prov.substitutions),
-            "cluster_provenance": arrow_table("cluster_provenance", list(prov.clusters.values())),
-        },
-    )
-
-
-def store_tables(con: Any, tables: dict[str, Any]) -> None:
-    """Replace the four tables' rows with ``tables`` (table name -> anything DuckDB can
-    select from: an Arrow table, or a SQL ``FROM`` clause given as a string), in one
-    transaction."""
-    con.execute(SCHEMA)
-    views = {}
-    for name, table in tables.items():
-        if not isinstance(table, str):
-            view = f"prov_{name}"
-            con.register(view, table)
-            views[name] = view
-    con.execute("BEGIN TRANSACTION")
-    try:
-        for name, table in tables.items():
-            cols = ", ".join(ARROW_TYPES[name])
-            source = views.get(name) or table
-            con.execute(f"DELETE FROM {name}")
-            con.execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM {source}")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        for view in views.values():
-            con.unregister(view)

@@ -25,7 +25,7 @@ import pyarrow as pa
 from newstrace import provenance
 from newstrace.align import align_many, align_tokens, rows_to_passages
 from newstrace.candidates import find_new_candidates, pack_postings, rank_documents_for_hashes
-from newstrace.cluster import cluster_passages, story_families
+from newstrace.cluster import cluster_arrays, family_arrays
 from newstrace.corpus_provenance import compute_provenance
 from newstrace.errors import IncompatibleIndex, UserError
 from newstrace.ingest import Rejected, coerce_documents, content_hash, read_located
@@ -312,7 +312,7 @@ class Index:
         report.seconds["cluster"] = time.perf_counter() - t
         t = time.perf_counter()
         progress("provenance", 0, 1)
-        compute_provenance(self)
+        compute_provenance(self, lambda done, total: progress("provenance", done, total))
         progress("provenance", 1, 1)
         report.seconds["provenance"] = time.perf_counter() - t
         return report
@@ -465,29 +465,31 @@ class Index:
     def _cluster(self, progress: ProgressFn) -> int:
         con = self.con
         progress("cluster", 0, 1)
-        rows = con.execute(
-            "SELECT a_key, a_start, a_end, b_key, b_start, b_end FROM passages"
-        ).fetchall()
+        names = ("a_key", "a_start", "a_end", "b_key", "b_start", "b_end")
         if get_meta(con, "strip_boilerplate"):
             from newstrace.boilerplate import passages_for_clustering
 
+            rows = con.execute(f"SELECT {', '.join(names)} FROM passages").fetchall()
             docs = con.execute("SELECT doc_key, publisher, text FROM documents").fetchall()
-            rows = passages_for_clustering(rows, docs)
-        members = cluster_passages(rows)
-        families = story_families([(r[0], r[3]) for r in rows])
+            kept = np.asarray(passages_for_clustering(rows, docs), np.int64).reshape(-1, 6)
+            cols = [kept[:, i] for i in range(6)]
+        else:  # columns, not rows: a million-document index has ten million passages
+            fetched = con.execute(f"SELECT {', '.join(names)} FROM passages").fetchnumpy()
+            cols = [np.asarray(fetched[n], np.int64) for n in names]
+            del fetched
+        cluster_id, doc_key, start, end = cluster_arrays(*cols)
+        fam_key, fam_id = family_arrays(cols[0], cols[3])
+        del cols
         mem = pa.table(
             {
-                "cluster_id": pa.array([m.cluster_id for m in members], pa.int32()),
-                "doc_key": pa.array([m.doc_key for m in members], pa.int32()),
-                "start_char": pa.array([m.start for m in members], pa.int32()),
-                "end_char": pa.array([m.end for m in members], pa.int32()),
+                "cluster_id": pa.array(cluster_id.astype(np.int32)),
+                "doc_key": pa.array(doc_key.astype(np.int32)),
+                "start_char": pa.array(start.astype(np.int32)),
+                "end_char": pa.array(end.astype(np.int32)),
             }
         )
         fam = pa.table(
-            {
-                "doc_key": pa.array(list(families.keys()), pa.int32()),
-                "family_id": pa.array(list(families.values()), pa.int32()),
-            }
+            {"doc_key": pa.array(fam_key.astype(np.int32)), "family_id": pa.array(fam_id.astype(np.int32))}
         )
         with transaction(con, new_members=mem, new_families=fam):
             con.execute("DELETE FROM cluster_members")

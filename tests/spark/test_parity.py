@@ -207,11 +207,12 @@ def test_load_recomputes_provenance_for_older_output(demo: Path, tmp_path: Path)
     ``load_parquet`` then computes them on one machine, with the same result."""
     import shutil
 
-    from newstrace.spark.load import PROVENANCE_ORDER, load_parquet
+    from newstrace.corpus_provenance import TABLE_ORDER
+    from newstrace.spark.load import load_parquet
 
     out = tmp_path / "old-out"
     shutil.copytree(demo / "spark-out", out)
-    for table in PROVENANCE_ORDER:
+    for table in TABLE_ORDER:
         assert (out / table).is_dir(), f"the Spark engine wrote no {table}"
         shutil.rmtree(out / table)
     load_parquet(out, tmp_path / "old.duckdb")

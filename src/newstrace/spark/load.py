@@ -121,7 +121,9 @@ def load_parquet(out_dir: str | Path, db_path: str | Path) -> dict[str, int]:
         raise UserError(f"{out}: cannot load Spark output ({str(ex).splitlines()[0]})") from None
     finally:
         con.close()
-    if all((out / t).is_dir() for t in PROVENANCE_ORDER):
+    from newstrace.corpus_provenance import TABLE_ORDER
+
+    if all((out / t).is_dir() for t in TABLE_ORDER):
         counts.update(_load_provenance(out, db_path))
     else:  # written by an engine version without the provenance stage: compute it here
         _corpus_provenance(db_path, params)
@@ -129,28 +131,19 @@ def load_parquet(out_dir: str | Path, db_path: str | Path) -> dict[str, int]:
     return counts
 
 
-#: provenance table -> the order of its rows in a DuckDB-built database.
-PROVENANCE_ORDER: dict[str, str] = {
-    "edges": "least(source_key, target_key), greatest(source_key, target_key)",
-    "doc_provenance": "doc_key",
-    "substitutions": "n_docs DESC, count DESC, source, replacement",
-    "cluster_provenance": "cluster_id",
-}
-
-
 def _load_provenance(out: Path, db_path: str | Path) -> dict[str, int]:
     """Load the provenance tables the Spark engine computed (``newstrace.spark.provenance``)."""
-    from newstrace.corpus_provenance import store_tables
+    from newstrace.corpus_provenance import TABLE_ORDER, store_tables
 
     con = connect(db_path)
     try:
         sources = {}
-        for table, order in PROVENANCE_ORDER.items():
+        for table in TABLE_ORDER:
             glob = str(out / table / "*.parquet").replace("'", "''")
-            sources[table] = f"read_parquet('{glob}') ORDER BY {order}"
-        store_tables(con, sources)
+            sources[table] = f"read_parquet('{glob}')"
+        store_tables(con, sources)  # rows in TABLE_ORDER, as the DuckDB engine stores them
         con.execute("CHECKPOINT")
-        return {t: int(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in PROVENANCE_ORDER}
+        return {t: int(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in TABLE_ORDER}
     except Exception as ex:  # a broken Parquet file, a schema mismatch: one line
         raise UserError(f"{out}: cannot load Spark provenance tables ({str(ex).splitlines()[0]})") from None
     finally:

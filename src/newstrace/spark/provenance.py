@@ -35,31 +35,18 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from newstrace.corpus_provenance import ARROW_TYPES
+from newstrace.corpus_provenance import (
+    ARROW_TYPES,
+    CLUSTERS_ARROW,
+    DOC_ARROW,
+    PAIR_EDGES_ARROW,
+    PARTIAL_ARROW,
+    SUBS_ARROW,
+)
 from newstrace.params import Params
 
 #: Parquet folders written by :func:`provenance_stage` (the DuckDB table names).
 PROVENANCE_TABLES = ("edges", "doc_provenance", "substitutions", "cluster_provenance")
-
-_SPAN = pa.struct([("t0", pa.int32()), ("t1", pa.int32()), ("s0", pa.int32()), ("s1", pa.int32())])
-_SUB = pa.struct(
-    [("source", pa.string()), ("replacement", pa.string()), ("key_source", pa.string()),
-     ("key_replacement", pa.string())]
-)
-
-_PAIR_EDGES_ARROW = pa.schema(
-    [(n, t) for n, t in ARROW_TYPES["edges"].items()]
-    + [("directed", pa.bool_()), ("spans", pa.list_(_SPAN))]
-)
-_PARTIAL_ARROW = pa.schema(
-    [(n, t) for n, t in ARROW_TYPES["doc_provenance"].items()
-     if n not in ("spin_score", "spun", "n_substitutions")]
-    + [("subs", pa.list_(_SUB))]
-)
-_DOC_ARROW = pa.schema(list(ARROW_TYPES["doc_provenance"].items()))
-_SUBS_ARROW = pa.schema(list(ARROW_TYPES["substitutions"].items()))
-_CLUSTERS_ARROW = pa.schema(list(ARROW_TYPES["cluster_provenance"].items()))
-
 
 def _spark_type(t: pa.DataType) -> T.DataType:
     if pa.types.is_struct(t):
@@ -78,117 +65,44 @@ def _spark_schema(schema: pa.Schema) -> T.StructType:
     return T.StructType([T.StructField(f.name, _spark_type(f.type)) for f in schema])
 
 
-def _batch(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.RecordBatch:
-    return pa.RecordBatch.from_pylist(rows, schema=schema)
-
-
 # ------------------------------------------------------------------------------ workers
+# ``mapInArrow`` functions: the batch steps of ``corpus_provenance``, texts in the rows.
 
 
 def _pairs_worker(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """Document pairs with their passages -> ``pair_edge`` per pair."""
-    from newstrace.corpus_provenance import pair_edge
+    from newstrace.corpus_provenance import pairs_batch
 
-    fields = ("doc_key", "id", "publisher", "published_at", "text")
-    for batch in batches:
-        out = []
-        for r in batch.to_pylist():
-            a = {f: r[f"a_{f}"] for f in fields}
-            b = {f: r[f"b_{f}"] for f in fields}
-            spans = [(p["a_start"], p["a_end"], p["b_start"], p["b_end"]) for p in r["spans"]]
-            edge, oriented, directed = pair_edge(a, b, spans)
-            edge["directed"] = directed
-            edge["spans"] = [{"t0": x[0], "t1": x[1], "s0": x[2], "s1": x[3]} for x in oriented]
-            out.append(edge)
-        yield _batch(out, _PAIR_EDGES_ARROW)
+    return (pairs_batch(b) for b in batches)
 
 
 def _documents_worker(batches: Iterator[pa.RecordBatch], params: Params) -> Iterator[pa.RecordBatch]:
-    """Documents with their incoming edges and ties -> ``document_provenance``."""
-    import json
+    from newstrace.corpus_provenance import documents_batch
 
-    from newstrace.corpus_provenance import document_provenance, substitution_key
-
-    for batch in batches:
-        out = []
-        for r in batch.to_pylist():
-            incoming = [
-                (
-                    {"doc_key": e["source_key"], "id": e["source_id"],
-                     "published_at": e["source_published_at"], "text": e["source_text"]},
-                    [(x["t0"], x["t1"], x["s0"], x["s1"]) for x in e["spans"]],
-                    e["basis"],
-                )
-                for e in r["incoming"] or []
-            ]
-            rec, subs, _ = document_provenance(
-                {"doc_key": r["doc_key"], "id": r["id"], "text": r["text"]},
-                incoming, list(r["tied"] or []), params,
-            )
-            rec["sources_json"] = json.dumps(rec.pop("sources"), ensure_ascii=False)
-            rec["subs"] = [
-                dict(zip(("source", "replacement", "key_source", "key_replacement"),
-                         (s, p, *substitution_key(s, p)), strict=True))
-                for s, p in subs
-            ]
-            out.append(rec)
-        yield _batch(out, _PARTIAL_ARROW)
+    return (documents_batch(b, params) for b in batches)
 
 
 def _spin_worker(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """Partial rows + their keys' document counts -> ``finish_document``."""
-    from newstrace.corpus_provenance import finish_document
+    from newstrace.corpus_provenance import spin_batch
 
-    for batch in batches:
-        out = []
-        for r in batch.to_pylist():
-            subs = [(s["source"], s["replacement"]) for s in r.pop("subs") or []]
-            pair_docs = {(k["key_source"], k["key_replacement"]): k["n_docs"]
-                         for k in r.pop("recurring") or []}
-            out.append(finish_document(r, subs, pair_docs))
-        yield _batch(out, _DOC_ARROW)
+    return (spin_batch(b) for b in batches)
 
 
 def _unreused_worker(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """Documents without any passage -> ``unreused_document``."""
-    import json
+    from newstrace.corpus_provenance import unreused_batch
 
-    from newstrace.corpus_provenance import unreused_document
-
-    for batch in batches:
-        out = []
-        for key, doc_id in zip(batch.column("doc_key").to_pylist(), batch.column("id").to_pylist(),
-                               strict=True):
-            rec = unreused_document(key, doc_id)
-            rec["sources_json"] = json.dumps(rec.pop("sources"))
-            out.append(rec)
-        yield _batch(out, _DOC_ARROW)
+    return (unreused_batch(b) for b in batches)
 
 
 def _dictionary_worker(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """Counted dictionary keys -> ``substitution_row`` (adds the lexical flag)."""
-    from newstrace.corpus_provenance import substitution_row
+    from newstrace.corpus_provenance import dictionary_batch
 
-    for batch in batches:
-        yield _batch(
-            [substitution_row(r["source"], r["replacement"], r["count"], r["n_docs"])
-             for r in batch.to_pylist()],
-            _SUBS_ARROW,
-        )
+    return (dictionary_batch(b) for b in batches)
 
 
 def _clusters_worker(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """Clusters with members and inner evidence edges -> ``cluster_provenance``."""
-    from newstrace.corpus_provenance import arrow_table, cluster_provenance
+    from newstrace.corpus_provenance import clusters_batch
 
-    for batch in batches:
-        rows = []
-        for r in batch.to_pylist():
-            into: dict[int, list[tuple[int, str]]] = {}
-            for e in r["into"] or []:
-                into.setdefault(e["target_key"], []).append((e["source_key"], e["basis"]))
-            rows.append(cluster_provenance(r["cluster_id"], r["members"], into))
-        yield from arrow_table("cluster_provenance", rows).to_batches()
+    return (clusters_batch(b) for b in batches)
 
 
 # ------------------------------------------------------------------------------ stage
@@ -260,7 +174,7 @@ def provenance_stage(
         .select("spans", *[f"{s}_{f}" for s in ("a", "b") for f in [*meta, "text"]])
         .repartition(n_parts)
     )
-    write(pair_rows.mapInArrow(_pairs_worker, _spark_schema(_PAIR_EDGES_ARROW)), f"{work}/pair_edges")
+    write(pair_rows.mapInArrow(_pairs_worker, _spark_schema(PAIR_EDGES_ARROW)), f"{work}/pair_edges")
     pair_edges = spark.read.parquet(f"{work}/pair_edges")
     # no global sort: load_parquet orders the rows as the DuckDB engine stores them
     write(pair_edges.select(*ARROW_TYPES["edges"]), f"{out}/edges")
@@ -270,7 +184,8 @@ def provenance_stage(
     t = time.perf_counter()
     sources = docs.select(
         F.col("doc_key").alias("source_key"), F.col("id").alias("source_id_"),
-        F.col("published_at").alias("source_published_at"), F.col("text").alias("source_text"),
+        F.col("publisher").alias("source_publisher"), F.col("published_at").alias("source_published_at"),
+        F.col("text").alias("source_text"),
     )
     incoming = (
         pair_edges.where("directed")
@@ -279,7 +194,8 @@ def provenance_stage(
         .agg(
             F.collect_list(
                 F.struct(
-                    "source_key", F.col("source_id_").alias("source_id"), "source_published_at",
+                    "source_key", F.col("source_id_").alias("source_id"), "source_publisher",
+                    "source_published_at",
                     "source_text", "basis", "spans",
                 )
             ).alias("incoming")
@@ -305,7 +221,7 @@ def provenance_stage(
         .repartition(n_parts)
     )
     write(
-        targets.mapInArrow(lambda it: _documents_worker(it, params), _spark_schema(_PARTIAL_ARROW)),
+        targets.mapInArrow(lambda it: _documents_worker(it, params), _spark_schema(PARTIAL_ARROW)),
         f"{work}/doc_partial",
     )
     partial = spark.read.parquet(f"{work}/doc_partial")
@@ -325,7 +241,7 @@ def provenance_stage(
     dictionary = counted.select(
         F.col("key_source").alias("source"), F.col("key_replacement").alias("replacement"),
         "count", "n_docs",
-    ).mapInArrow(_dictionary_worker, _spark_schema(_SUBS_ARROW))
+    ).mapInArrow(_dictionary_worker, _spark_schema(SUBS_ARROW))
     write(dictionary, f"{out}/substitutions")
     recurring = (
         occurrences.distinct()
@@ -334,10 +250,10 @@ def provenance_stage(
         .agg(F.collect_list(F.struct("key_source", "key_replacement", "n_docs")).alias("recurring"))
     )
     finished = partial.join(recurring, "doc_key", "left").mapInArrow(
-        _spin_worker, _spark_schema(_DOC_ARROW)
+        _spin_worker, _spark_schema(DOC_ARROW)
     )
     others = docs.select("doc_key", "id").join(involved, "doc_key", "leftanti").mapInArrow(
-        _unreused_worker, _spark_schema(_DOC_ARROW)
+        _unreused_worker, _spark_schema(DOC_ARROW)
     )
     write(finished.union(others), f"{out}/doc_provenance")
     seconds["spin"] = time.perf_counter() - t
@@ -360,7 +276,7 @@ def provenance_stage(
         .agg(F.collect_list(F.struct("doc_key", "id", "published_at")).alias("members"))
         .join(inner, "cluster_id", "left")
     )
-    write(per_cluster.mapInArrow(_clusters_worker, _spark_schema(_CLUSTERS_ARROW)),
+    write(per_cluster.mapInArrow(_clusters_worker, _spark_schema(CLUSTERS_ARROW)),
           f"{out}/cluster_provenance")
     seconds["clusters"] = time.perf_counter() - t
     return seconds
