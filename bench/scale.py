@@ -150,14 +150,15 @@ CPU_SECONDS = [0.0]
 
 
 BUILD = """
-import json, os, sys, time
+import json, os, resource, sys, time
 from newstrace.index import Index
 log = open(sys.argv[2] + ".progress.log", "a", buffering=1)
 last = [0.0, None]
 def progress(stage, done, total):  # a line per stage and at most one every 30 s
     now = time.perf_counter()
     if stage != last[1] or now - last[0] > 30 or done == total:
-        log.write(f"{time.strftime('%H:%M:%S')} {stage} {done}/{total} load {os.getloadavg()[0]:.1f}\\n")
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+        log.write(f"{time.strftime('%H:%M:%S')} {stage} {done}/{total} load {os.getloadavg()[0]:.1f} peak RSS {peak} MiB\\n")
         last[0], last[1] = now, stage
 t = time.perf_counter()
 idx = Index.open(sys.argv[2])

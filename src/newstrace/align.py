@@ -207,7 +207,7 @@ def _gap_aligned_elsewhere(
 
 
 _SUMMARY_WHOLE = 0.42  # a summary spanning this share of B condenses all of B
-_SENT_TRIM = False  # sentence passages run from the first to the last shared word
+_SENT_TRIM = True  # sentence passages run from the first to the last shared word
 _SENT_MIN_LEN = 2  # a sentence passage is this many times min_matched_tokens long (each side)
 _SENT_SHORT = 1.5  # ...and, when shorter than this many times that,
 _SENT_SHORT_DICE = 0.6  # ...this similar on average
@@ -708,6 +708,42 @@ def _sp_passages(
     return out[:no]
 
 
+_SP_RUN_TOKENS = 3  # a sentence-seed fragment holds exact runs this long (each side inside it)...
+_SP_MIN_RUNS = 2  # ...at least this many: reuse leaves verbatim traces, topic similarity does not
+_SP_SUMMARY_RUN_TOKENS = 4  # summary-shaped fragments (a long B span): runs this long...
+_SP_SUMMARY_RUNS = 3  # ...at least this many
+
+
+@nb.njit(cache=True, nogil=True)
+def _sp_evidence(sp_rows: np.ndarray, run_a: np.ndarray, run_b: np.ndarray,
+                 run_len: np.ndarray, ratio: float) -> np.ndarray:
+    """The sentence-seed fragments holding ``_SP_MIN_RUNS`` exact runs of ``_SP_RUN_TOKENS``.
+
+    Pages on the same topic have sentences alike in their content words (seeds),
+    but rarely the same phrase word for word; reused text, however reworded,
+    keeps a few such runs (names, numbers, untouched clauses).
+    """
+    if sp_rows.shape[0] == 0 or _SP_MIN_RUNS <= 0:
+        return sp_rows
+    keep = np.zeros(sp_rows.shape[0], dtype=np.bool_)
+    for x in range(sp_rows.shape[0]):
+        cnt = 0
+        min_len = _SP_RUN_TOKENS
+        need = _SP_MIN_RUNS
+        if sp_rows[x, 3] - sp_rows[x, 2] >= ratio * (sp_rows[x, 1] - sp_rows[x, 0]):
+            min_len = _SP_SUMMARY_RUN_TOKENS
+            need = _SP_SUMMARY_RUNS
+        for t in range(run_a.shape[0]):
+            if (run_len[t] >= min_len and run_a[t] >= sp_rows[x, 0]
+                    and run_a[t] + run_len[t] <= sp_rows[x, 1] and run_b[t] >= sp_rows[x, 2]
+                    and run_b[t] + run_len[t] <= sp_rows[x, 3]):
+                cnt += 1
+                if cnt >= need:
+                    keep[x] = True
+                    break
+    return sp_rows[keep]
+
+
 @nb.njit(cache=True, nogil=True)
 def _sp_admit(rows: np.ndarray, sp_rows: np.ndarray, ratio: float) -> np.ndarray:
     """``rows`` plus the sentence-seed fragments that agree with them.
@@ -953,6 +989,19 @@ def _union_overlapping(rows: np.ndarray) -> np.ndarray:
     return out[order]
 
 
+_SUMMARY_COPY_DENSITY = 0.9  # two neighbouring passages this dense (both sides)...
+_SUMMARY_COPY_TOKENS = 80  # ...and this long are two copied passages, never one summary
+
+
+@nb.njit(cache=True, nogil=True)
+def _dense_copy(row: np.ndarray) -> bool:
+    """A long passage copied nearly word for word on both sides (not a summary piece)."""
+    la = row[1] - row[0]
+    lb = row[3] - row[2]
+    return (min(la, lb) >= _SUMMARY_COPY_TOKENS
+            and row[4] >= _SUMMARY_COPY_DENSITY * max(la, lb))
+
+
 @nb.njit(cache=True, nogil=True)
 def _merge_summaries(rows: np.ndarray, gap_a: int, ratio: float, min_matched: int,
                      nbt: int) -> np.ndarray:
@@ -981,7 +1030,8 @@ def _merge_summaries(rows: np.ndarray, gap_a: int, ratio: float, min_matched: in
         b1 = rows[x, 3]
         m = rows[x, 4]
         y = x + 1
-        while y < n and rows[y, 0] - a1 <= gap_a:
+        while y < n and rows[y, 0] - a1 <= gap_a and not (
+                _dense_copy(rows[y - 1]) and _dense_copy(rows[y])):
             a1 = max(a1, rows[y, 1])
             b0 = min(b0, rows[y, 2])
             b1 = max(b1, rows[y, 3])
@@ -1272,6 +1322,7 @@ def _align_core(
     run_a = run_a[:nr]
     run_b = run_b[:nr]
     run_len = run_len[:nr]
+    sp_rows = _sp_evidence(sp_rows, run_a, run_b, run_len, summary_ratio)
     # 3. chaining DP over runs sorted by (a, b)
     order = np.argsort(run_a * (nbt + 1) + run_b, kind="mergesort")
     ra = run_a[order]

@@ -63,7 +63,7 @@ import json
 import multiprocessing as mp
 import os
 import re
-from collections import Counter, defaultdict, deque
+from collections import Counter, OrderedDict, defaultdict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -551,6 +551,9 @@ class TextStore:
     read-only: forked worker processes share its pages instead of copying them.
     """
 
+    #: Texts kept as Python strings after a lookup (least recently used dropped).
+    RECENT = 4096
+
     def __init__(self, keys: Any, texts: Any) -> None:
         chunks = texts.chunks if isinstance(texts, pa.ChunkedArray) else [texts]
         # 64-bit offsets: a large corpus holds more than 2 GiB of text
@@ -562,6 +565,7 @@ class TextStore:
         self._offsets = np.frombuffer(arr.buffers()[1], np.int64)[arr.offset : arr.offset + len(arr) + 1]
         data = arr.buffers()[2]
         self._data = memoryview(data) if data is not None else memoryview(b"")
+        self._recent: OrderedDict[int, str] = OrderedDict()
 
     @classmethod
     def load(cls, con: Any, keys_sql: str) -> TextStore:
@@ -575,10 +579,20 @@ class TextStore:
         return len(self._arr)
 
     def __getitem__(self, key: int) -> str:
+        text = self._recent.get(key)
+        if text is not None:
+            self._recent.move_to_end(key)
+            return text
         i = self._pos[key] if 0 <= key < len(self._pos) else -1
         if i < 0:
             raise KeyError(key)
-        return str(self._data[self._offsets[i] : self._offsets[i + 1]], "utf-8")
+        text = str(self._data[self._offsets[i] : self._offsets[i + 1]], "utf-8")
+        # the same object for a text asked for again soon (a wire story is the source
+        # of many copies): ``provenance``'s word cache knows texts by identity
+        self._recent[key] = text
+        if len(self._recent) > self.RECENT:
+            self._recent.popitem(last=False)
+        return text
 
 
 class _Doc(dict):  # type: ignore[type-arg]

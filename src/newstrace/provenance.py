@@ -223,7 +223,7 @@ def copied_mask(
             ``(start, end, source_start, source_end)`` (char offsets in ``text`` first).
     """
     mask = np.zeros(len(text), dtype=bool)
-    quoted = quotation_mask(text)
+    quoted = _quotations(text)
     for source_text, spans in sources:
         source_quoted: np.ndarray | None = None
         for t0, t1, s0, s1 in spans:
@@ -232,7 +232,7 @@ def copied_mask(
             if todo == 0 or int((mask[t0:t1] & outside).sum()) >= ALREADY_COPIED * todo:
                 continue  # (nearly) all of it is copied prose from an earlier-listed source
             if source_quoted is None:
-                source_quoted = quotation_mask(source_text)
+                source_quoted = _quotations(source_text)
             for a, b in copied_spans(text, (t0, t1), source_text, (s0, s1), quoted,
                                      min_content_words, source_quoted):
                 mask[a:b] = True
@@ -310,6 +310,23 @@ def _all_words(text: str) -> list[tuple[int, int, str]]:
 #: (a wire story against each of its copies), each passage being a slice of it.
 _WORDS_CACHE: OrderedDict[int, tuple[str, list[int], list[tuple[int, int, str]]]] = OrderedDict()
 _WORDS_CACHE_SIZE = 4096
+
+
+_QUOTED_CACHE: OrderedDict[int, tuple[str, np.ndarray]] = OrderedDict()
+
+
+def _quotations(text: str) -> np.ndarray:
+    """``quotation_mask(text)``, remembered for recently seen texts (by identity, as
+    ``_words``); the mask is shared: read it, don't write it."""
+    hit = _QUOTED_CACHE.get(id(text))
+    if hit is None or hit[0] is not text:
+        hit = (text, quotation_mask(text))
+        _QUOTED_CACHE[id(text)] = hit
+        if len(_QUOTED_CACHE) > _WORDS_CACHE_SIZE:
+            _QUOTED_CACHE.popitem(last=False)
+    else:
+        _QUOTED_CACHE.move_to_end(id(text))
+    return hit[1]
 
 
 def _words(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
@@ -662,15 +679,15 @@ def moved_sentences(
     [0]
     """
     positions: list[tuple[int, float]] = []
+    by_start = sorted(matches)
+    starts = [m[0] for m in by_start]
     for si, (s, e) in enumerate(split_sentences(text)):
-        inside = sorted(m[2] for m in matches if s <= m[0] < e)
+        inside = sorted(m[2] for m in by_start[bisect.bisect_left(starts, s) : bisect.bisect_left(starts, e)])
         if inside:
             positions.append((si, float(inside[len(inside) // 2])))
     if len(positions) < 2:
         return []
     # longest increasing subsequence (patience, O(n log n)) over source positions
-    import bisect
-
     tails: list[float] = []
     tails_idx: list[int] = []
     prev = [-1] * len(positions)
