@@ -23,6 +23,8 @@ def main() -> None:
     ap.add_argument("--types", default=None)
     ap.add_argument("--basil", action="store_true", help="also run the BASIL same-event check")
     ap.add_argument("--sensitive", action="store_true", help="start from the --sensitive preset")
+    ap.add_argument("--join", default=None,
+                    help="A,B: char gaps for joining detections (default: evaluate.PAN_JOIN_*; -1,-1 off)")
     ap.add_argument("overrides", nargs="*")
     a = ap.parse_args()
     ov = {}
@@ -34,8 +36,9 @@ def main() -> None:
     params = base.with_overrides(**ov)
     corpus = load_pan(DATA)
     t0 = time.perf_counter()
+    extra = {"join": tuple(int(x) for x in a.join.split(","))} if a.join else {}
     run = run_pan(corpus, params=params, workers=a.workers, limit=a.limit or None,
-                  types=a.types.split(",") if a.types else None)
+                  types=a.types.split(",") if a.types else None, **extra)
     ev = run.evaluation
     print("sensitive" if a.sensitive else "", " ".join(a.overrides) or "defaults",
           f"({time.perf_counter() - t0:.0f}s)")

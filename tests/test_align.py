@@ -330,3 +330,45 @@ def test_sentence_seeds_leave_same_event_reporting_apart() -> None:
         "national government should share the cost, which they called too high for the region."
     )
     assert align_texts(a, b) == []
+
+
+def test_two_adjacent_copied_passages_are_not_merged_into_a_summary() -> None:
+    """Two long word-for-word copies side by side in A, taken from two places of B,
+    are two passages: only pieces that are not both dense copies form a summary."""
+    import numpy as np
+
+    from newstrace.align import _merge_summaries
+
+    # dense copies (matched = span on both sides), 60 tokens each, 400 tokens apart in B
+    rows = np.array([[100, 160, 50, 110, 60], [165, 225, 510, 570, 60]], dtype=np.int64)
+    assert _merge_summaries(rows, 40, 2.0, 30, 2000).tolist() == rows.tolist()
+    # the same layout with sparse (condensed) pieces is a summary
+    sparse = rows.copy()
+    sparse[:, 4] = 25
+    assert _merge_summaries(sparse, 40, 2.0, 30, 2000).tolist() == [[100, 225, 50, 570, 50]]
+    # short dense pieces (a copied sentence inside a summary) still merge
+    short = np.array([[100, 120, 50, 70, 20], [125, 145, 510, 530, 20]], dtype=np.int64)
+    assert _merge_summaries(short, 40, 2.0, 30, 2000).tolist() == [[100, 145, 50, 530, 40]]
+
+
+def test_loosely_similar_sentence_seed_fragments_need_exact_run_evidence() -> None:
+    """A sentence-seed fragment of loosely similar sentences is kept only when it holds
+    a few exact runs on both sides (reuse leaves some; pages on the same topic do not);
+    summary-shaped fragments (long B span) need more and longer runs."""
+    import numpy as np
+
+    from newstrace.align import _SP_MIN_RUNS, _SP_SUMMARY_RUNS, _sp_evidence
+
+    frag = np.array([0, 100, 0, 110, 30], dtype=np.int64)
+    summ = np.array([0, 100, 0, 400, 30], dtype=np.int64)
+
+    def runs(n, length, b_off=0):
+        a = np.arange(n, dtype=np.int64) * 10
+        return a, a + b_off, np.full(n, length, dtype=np.int64)
+
+    assert _sp_evidence(frag, *runs(_SP_MIN_RUNS, 3), 2.0)
+    assert not _sp_evidence(frag, *runs(_SP_MIN_RUNS - 1, 3), 2.0)
+    assert not _sp_evidence(frag, *runs(_SP_MIN_RUNS, 2), 2.0)  # too short
+    assert not _sp_evidence(frag, *runs(_SP_MIN_RUNS, 3, b_off=200), 2.0)  # B side outside
+    assert not _sp_evidence(summ, *runs(_SP_MIN_RUNS, 3), 2.0)
+    assert _sp_evidence(summ, *runs(_SP_SUMMARY_RUNS, 4), 2.0)

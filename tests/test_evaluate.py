@@ -326,3 +326,22 @@ def test_eval_pan_offers_the_sensitive_option() -> None:
     out = CliRunner().invoke(app, ["eval", "pan", "--help"], env={"COLUMNS": "200"})
     assert out.exit_code == 0, out.output
     assert "--sensitive" in out.output
+    assert "--no-join" in out.output
+
+
+def test_join_detections_joins_swapped_neighbours_not_distant_copies() -> None:
+    """A pair's detections close on both sides (either order: swapped sentences) are
+    one PAN detection; a copy from a distant place of the source stays apart."""
+    from newstrace.evaluate import join_detections
+
+    swapped = [(1000, 1300, 5400, 5700), (1310, 1600, 5000, 5390)]  # B order crosses
+    assert join_detections(swapped) == [(1000, 1600, 5000, 5700)]
+    assert join_detections(swapped, -1, -1) == sorted(swapped)  # off
+    distant = [(1000, 1300, 500, 800), (1310, 1600, 9000, 9300)]  # adjacent in A only
+    assert join_detections(distant) == distant
+    far_a = [(1000, 1300, 500, 800), (2000, 2300, 810, 1100)]  # adjacent in B only
+    assert join_detections(far_a) == far_a
+    # chains: a joined detection can reach a third one
+    chain = [(0, 100, 0, 100), (150, 250, 150, 250), (300, 400, 300, 400)]
+    assert join_detections(chain, 60, 60) == [(0, 400, 0, 400)]
+    assert join_detections([]) == []

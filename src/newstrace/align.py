@@ -38,6 +38,9 @@ Seed, chain, merge, filter -- all on token ids, in a compiled (numba) loop:
    recursively by sentence gaps (``sp_max_gap``; summary mode: ``sp_summary_gap`` on
    B); a cluster ``sp_min_tokens`` long with ``sp_min_cover`` of its sentences seeded
    is a passage, unless it overlaps another passage on one side only or a dense copy.
+   A fragment of loosely similar seeds (mean cosine < ``_SP_EVIDENT_COS``) must also
+   hold a few exact runs inside it on both sides (``_sp_evidence``): pages on one
+   topic have look-alike sentences, reused text keeps some phrases verbatim.
    Strict by default (same-event news paraphrases too); the ``--sensitive`` preset of
    ``newstrace eval pan`` uses the paper's lax thresholds.
 7. **Union and overlap filter**: passages that overlap (or touch, in the same
@@ -57,6 +60,8 @@ Seed, chain, merge, filter -- all on token ids, in a compiled (numba) loop:
    into one: a few sentences condensing a longer text. A summary passage whose B
    span already covers ``_SUMMARY_WHOLE`` of B (B at least 2 x ``summary_ratio``
    times longer than A's span, nothing else of B aligned) summarises all of B.
+   Two neighbouring long dense copies (``_dense_copy``) are never one summary: they
+   are two passages copied from two places of B.
 
 The work per pair is roughly linear in the number of seeds (bounded by the
 occurrence cap), not quadratic in document length.
@@ -532,6 +537,41 @@ _SP_SUMMARY_SEEDS = 3  # a summary-mode fragment holds this many seeds
 _SP_NEAR_BEST = 0.7  # a seed's cosine is this close to the best of both its sentences (0: off)
 
 
+_SP_EVIDENT_COS = 0.7  # fragments whose seeds average a lower cosine need exact runs:
+_SP_RUN_TOKENS = 3  # ...runs this long (inside the fragment on both sides)...
+_SP_MIN_RUNS = 2  # ...at least this many: reuse leaves verbatim traces, topic similarity does not
+_SP_SUMMARY_RUN_TOKENS = 4  # summary-shaped fragments (a long B span): runs this long...
+_SP_SUMMARY_RUNS = 3  # ...at least this many
+
+
+@nb.njit(cache=True, nogil=True)
+def _sp_evidence(row: np.ndarray, run_a: np.ndarray, run_b: np.ndarray,
+                 run_len: np.ndarray, ratio: float) -> bool:
+    """Does a sentence-seed fragment hold ``_SP_MIN_RUNS`` exact runs of ``_SP_RUN_TOKENS``?
+
+    Pages on the same topic have sentences alike in their content words (seeds),
+    but rarely the same phrase word for word; reused text, however reworded,
+    keeps a few such runs (names, numbers, untouched clauses). A summary-shaped
+    fragment (B span ``ratio`` times A's) offers more room for chance runs: it
+    needs ``_SP_SUMMARY_RUNS`` of ``_SP_SUMMARY_RUN_TOKENS``.
+    """
+    min_len = _SP_RUN_TOKENS
+    need = _SP_MIN_RUNS
+    if row[3] - row[2] >= ratio * (row[1] - row[0]):
+        min_len = _SP_SUMMARY_RUN_TOKENS
+        need = _SP_SUMMARY_RUNS
+    if need <= 0:
+        return True
+    cnt = 0
+    for t in range(run_a.shape[0]):
+        if (run_len[t] >= min_len and run_a[t] >= row[0] and run_a[t] + run_len[t] <= row[1]
+                and run_b[t] >= row[2] and run_b[t] + run_len[t] <= row[3]):
+            cnt += 1
+            if cnt >= need:
+                return True
+    return False
+
+
 @nb.njit(cache=True, nogil=True)
 def _sp_clusters(
     sa: np.ndarray, sb: np.ndarray, gap_a: int, gap_b: int
@@ -610,6 +650,9 @@ def _sp_passages(
     ratio: float,
     min_tokens: int,
     cover: float,
+    run_a: np.ndarray,
+    run_b: np.ndarray,
+    run_len: np.ndarray,
 ) -> np.ndarray:
     """Sentence-seed stage (after Sanchez-Perez, Gelbukh & Sidorov, PAN 2014).
 
@@ -620,7 +663,9 @@ def _sp_passages(
     passage when both its spans are ``min_tokens`` long and ``cover`` of its
     sentences hold a seed (B's only outside summary mode). Summary mode: clustering again with a B gap of
     ``summary_gap`` sentences, keeping clusters whose B span is ``ratio`` times
-    longer than their A span (a few sentences condensing a longer text).
+    longer than their A span (a few sentences condensing a longer text). A fragment
+    whose seeds average a cosine below ``_SP_EVIDENT_COS`` must also hold exact
+    runs (``_sp_evidence``): pages on the same topic have look-alike sentences too.
     Rows as in ``align_token_ids``; ``matched`` counts shared content words.
     """
     empty = np.zeros((0, 5), dtype=np.int64)
@@ -671,6 +716,7 @@ def _sp_passages(
             da = 0
             db = 0
             cmax = 0.0
+            csum = 0.0
             stamp += 1
             for t in range(cuts[c], cuts[c + 1]):
                 x = perm[t]
@@ -680,6 +726,7 @@ def _sp_passages(
                 b1 = max(b1, sb[x])
                 matched += pc[idx[x]]
                 cmax = max(cmax, pcos[idx[x]])
+                csum += pcos[idx[x]]
                 if mark_a[sa[x]] != stamp:
                     mark_a[sa[x]] = stamp
                     da += 1
@@ -704,44 +751,11 @@ def _sp_passages(
             out[no, 2] = bnd_b[b0]
             out[no, 3] = bnd_b[b1 + 1]
             out[no, 4] = matched
+            if csum < _SP_EVIDENT_COS * (cuts[c + 1] - cuts[c]) and not _sp_evidence(
+                    out[no], run_a, run_b, run_len, ratio):
+                continue  # loosely similar sentences without a verbatim trace: topic
             no += 1
     return out[:no]
-
-
-_SP_RUN_TOKENS = 3  # a sentence-seed fragment holds exact runs this long (each side inside it)...
-_SP_MIN_RUNS = 2  # ...at least this many: reuse leaves verbatim traces, topic similarity does not
-_SP_SUMMARY_RUN_TOKENS = 4  # summary-shaped fragments (a long B span): runs this long...
-_SP_SUMMARY_RUNS = 3  # ...at least this many
-
-
-@nb.njit(cache=True, nogil=True)
-def _sp_evidence(sp_rows: np.ndarray, run_a: np.ndarray, run_b: np.ndarray,
-                 run_len: np.ndarray, ratio: float) -> np.ndarray:
-    """The sentence-seed fragments holding ``_SP_MIN_RUNS`` exact runs of ``_SP_RUN_TOKENS``.
-
-    Pages on the same topic have sentences alike in their content words (seeds),
-    but rarely the same phrase word for word; reused text, however reworded,
-    keeps a few such runs (names, numbers, untouched clauses).
-    """
-    if sp_rows.shape[0] == 0 or _SP_MIN_RUNS <= 0:
-        return sp_rows
-    keep = np.zeros(sp_rows.shape[0], dtype=np.bool_)
-    for x in range(sp_rows.shape[0]):
-        cnt = 0
-        min_len = _SP_RUN_TOKENS
-        need = _SP_MIN_RUNS
-        if sp_rows[x, 3] - sp_rows[x, 2] >= ratio * (sp_rows[x, 1] - sp_rows[x, 0]):
-            min_len = _SP_SUMMARY_RUN_TOKENS
-            need = _SP_SUMMARY_RUNS
-        for t in range(run_a.shape[0]):
-            if (run_len[t] >= min_len and run_a[t] >= sp_rows[x, 0]
-                    and run_a[t] + run_len[t] <= sp_rows[x, 1] and run_b[t] >= sp_rows[x, 2]
-                    and run_b[t] + run_len[t] <= sp_rows[x, 3]):
-                cnt += 1
-                if cnt >= need:
-                    keep[x] = True
-                    break
-    return sp_rows[keep]
 
 
 @nb.njit(cache=True, nogil=True)
@@ -990,7 +1004,7 @@ def _union_overlapping(rows: np.ndarray) -> np.ndarray:
 
 
 _SUMMARY_COPY_DENSITY = 0.9  # two neighbouring passages this dense (both sides)...
-_SUMMARY_COPY_TOKENS = 80  # ...and this long are two copied passages, never one summary
+_SUMMARY_COPY_TOKENS = 45  # ...and this long are two copied passages, never one summary
 
 
 @nb.njit(cache=True, nogil=True)
@@ -1288,10 +1302,6 @@ def _align_core(
         bnd_a, bnd_b, spa, spb, spc, spd, slo_a, shi_a, slo_b, shi_b, a_flags, b_flags,
         sent_min_shared, sent_min_dice, sent_max_gap, sent_min_seeds, _SENT_MIN_LEN * min_matched, snap,
     )
-    sp_rows = empty
-    if sp_cos > 0:
-        sp_rows = _sp_passages(bnd_a, bnd_b, spa, spb, spc, spd, scos, sp_cos, sp_dice, sp_gap,
-                               sp_summary_gap, summary_ratio, sp_min_tokens, sp_cover)
     # 2. maximal exact runs along diagonals
     diag = sj - si
     order = np.argsort((diag + na) * (na + 1) + si, kind="mergesort")
@@ -1322,7 +1332,11 @@ def _align_core(
     run_a = run_a[:nr]
     run_b = run_b[:nr]
     run_len = run_len[:nr]
-    sp_rows = _sp_evidence(sp_rows, run_a, run_b, run_len, summary_ratio)
+    sp_rows = empty
+    if sp_cos > 0:
+        sp_rows = _sp_passages(bnd_a, bnd_b, spa, spb, spc, spd, scos, sp_cos, sp_dice, sp_gap,
+                               sp_summary_gap, summary_ratio, sp_min_tokens, sp_cover,
+                               run_a, run_b, run_len)
     # 3. chaining DP over runs sorted by (a, b)
     order = np.argsort(run_a * (nbt + 1) + run_b, kind="mergesort")
     ra = run_a[order]

@@ -65,6 +65,14 @@ def eval_pan(
             "found; also more same-event paraphrase between independent articles).",
         ),
     ] = False,
+    no_join: Annotated[
+        bool,
+        typer.Option(
+            "--no-join",
+            help="Report the engine's passages as they are, without joining a pair's "
+            "detections that lie within 200 / 400 chars (suspicious / source) of each other.",
+        ),
+    ] = False,
 ) -> None:
     """Align every (suspicious, source) pair of DIR and print PAN's measures per type.
 
@@ -81,6 +89,7 @@ def eval_pan(
     run = run_pan(
         directory, params=sensitive_params() if sensitive else None, workers=workers,
         limit=limit, types=_types(types), detections_out=detections,
+        **({"join": (-1, -1)} if no_join else {}),
     )
     if as_json:
         typer.echo(json.dumps(run.to_dict(), indent=1))

@@ -505,6 +505,45 @@ def select_pairs(
     return out
 
 
+#: PAN output: detections of one pair this close on both sides (chars) are one detection.
+PAN_JOIN_A = 200
+PAN_JOIN_B = 400
+
+
+def join_detections(
+    spans: Sequence[tuple[int, int, int, int]], gap_a: int = PAN_JOIN_A, gap_b: int = PAN_JOIN_B
+) -> list[tuple[int, int, int, int]]:
+    """Join a pair's detections lying within ``gap_a`` chars in the suspicious text and
+    ``gap_b`` chars in the source, in either order (PAN output policy).
+
+    The engine reports sentences swapped inside a reused passage as two passages
+    (their order crosses); PAN counts one case detected twice (granularity), so the
+    PAN output joins them, as PAN systems do (Sanchez-Perez et al. merge adjacent
+    fragments too). Two copies from distant places of the source stay apart.
+
+    >>> join_detections([(0, 100, 500, 600), (110, 200, 380, 480), (900, 950, 0, 50)])
+    [(0, 200, 380, 600), (900, 950, 0, 50)]
+    """
+    out = sorted(spans)
+    if gap_a < 0 or len(out) < 2:
+        return list(out)
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(out)):
+            for j in range(i + 1, len(out)):
+                a0, a1, b0, b1 = out[i]
+                c0, c1, d0, d1 = out[j]
+                if max(a0, c0) - min(a1, c1) <= gap_a and max(b0, d0) - min(b1, d1) <= gap_b:
+                    out[i] = (min(a0, c0), max(a1, c1), min(b0, d0), max(b1, d1))
+                    del out[j]
+                    changed = True
+                    break
+            if changed:
+                break
+    return sorted(out)
+
+
 def run_pan(
     directory: str | os.PathLike[str] | PanCorpus,
     params: Params | None = None,
@@ -513,8 +552,11 @@ def run_pan(
     types: Iterable[str] | None = None,
     detections_out: str | os.PathLike[str] | None = None,
     aligner: Aligner | None = None,
+    join: tuple[int, int] = (PAN_JOIN_A, PAN_JOIN_B),
 ) -> PanRun:
     """Align every listed pair (a = suspicious, b = source) and score it with the PAN measures.
+
+    ``join``: (suspicious, source) char gaps for ``join_detections`` ((-1, -1): off).
 
     ``limit`` keeps the first N pairs of each type, ``types`` some types only;
     scores then cover the selected pairs. ``detections_out`` also writes the
@@ -534,6 +576,7 @@ def run_pan(
         [(docs[p.suspicious], docs[p.source]) for p in chosen], params, workers, aligner
     )
     wall = time.perf_counter() - t0
+    spans = [join_detections(s, *join) for s in spans]
     detections = [
         Ann(p.suspicious, a0, a1 - a0, p.source, b0, b1 - b0)
         for p, pair_spans in zip(chosen, spans, strict=True)
