@@ -7,8 +7,8 @@ import pytest
 
 from newstrace import candidates
 from newstrace.candidates import lookup_postings, pack_postings, rank_documents_for_hashes
-from newstrace.index import Index
 from newstrace.fixtures import demo_corpus
+from newstrace.index import Index
 from newstrace.params import DEFAULT_PARAMS
 from newstrace.store import get_meta
 

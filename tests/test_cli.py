@@ -7,8 +7,8 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import CORPORA, load_corpus
+
 from newstrace.cli import main
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import CORPORA, load_corpus
+
 from newstrace import IncompatibleIndex, Index, Params, UserError
 from newstrace.fixtures import demo_corpus
 

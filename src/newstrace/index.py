@@ -560,7 +560,7 @@ class Index:
             [keys],
         )
         cols = [c[0] for c in cur.description]
-        return {row[0]: dict(zip(cols, row)) for row in cur.fetchall()}
+        return {row[0]: dict(zip(cols, row, strict=True)) for row in cur.fetchall()}
 
     def document(self, doc_id: str) -> dict[str, Any]:
         """One document with its metadata and every reused span (passages to other docs).
@@ -577,7 +577,7 @@ class Index:
         if not found:
             raise UserError(f"no document with id {doc_id!r}")
         row = found[0]
-        doc = dict(zip([c[0] for c in cur.description], row))
+        doc = dict(zip([c[0] for c in cur.description], row, strict=True))
         key = doc.pop("doc_key")
         cur = self.con.execute(
             """
@@ -592,7 +592,7 @@ class Index:
             [key, key],
         )
         cols = [c[0] for c in cur.description]
-        doc["passages"] = [dict(zip(cols, r)) for r in cur.fetchall()]
+        doc["passages"] = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
         doc["clusters"] = [
             {"cluster_id": c, "start": s, "end": e}
             for c, s, e in self.con.execute(

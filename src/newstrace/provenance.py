@@ -350,7 +350,7 @@ def _words(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
 
 def _common_prefix(a: str, b: str) -> int:
     n = 0
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):
         if x != y:
             break
         n += 1

@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from markupsafe import Markup, escape
-from newstrace.report import isolate
 
 from newstrace.provenance import word_alignment
+from newstrace.report import isolate
 
 #: (background, accent) per source group; accents are readable on white.
 PALETTE: list[tuple[str, str]] = [
