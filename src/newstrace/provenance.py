@@ -297,9 +297,14 @@ def classify(share: float, params: Params) -> str:
     return "not derived"
 
 
+#: ``TOKEN_RE`` on ASCII text (no CJK, no combining marks: runs of letters and digits).
+_ASCII_WORD_RE = re.compile(r"[A-Za-z0-9]+")
+
+
 def _all_words(text: str) -> list[tuple[int, int, str]]:
-    if text.isascii():  # NFKC leaves ASCII alone: skip it per word
-        return [(m.start(), m.end(), m.group().lower()) for m in TOKEN_RE.finditer(text)]
+    if text.isascii():  # NFKC leaves ASCII alone, and lowering keeps its offsets
+        low = text.lower()
+        return [(m.start(), m.end(), m.group()) for m in _ASCII_WORD_RE.finditer(low)]
     return [
         (m.start(), m.end(), unicodedata.normalize("NFKC", m.group()).casefold())
         for m in TOKEN_RE.finditer(text)
