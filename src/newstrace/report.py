@@ -121,19 +121,6 @@ def timeline_svg(members: Sequence[dict[str, Any]], width: int = 640) -> Markup:
     return Markup("".join(parts))
 
 
-def document_reuse(idx: Any) -> dict[str, dict[str, Any]]:
-    """Per document: share of its characters reused from earlier documents, and class.
-
-    Follows the direction rule of ``newstrace.corpus_provenance`` (dates, credit
-    evidence, clock skew, undated copies).
-    """
-    prov = analyse(idx)
-    return {
-        str(r["id"]): {"share": r["share_reused"], "class": r["class"]}
-        for r in prov.documents.values()
-    }
-
-
 def highlight_edits(text: str, start: int, end: int, marks: Sequence[tuple[int, int, str, str]]) -> Markup:
     """Escape ``text[start:end]``, wrapping each ``(s, e, css, title)`` mark in ``<mark>``.
 
