@@ -32,13 +32,13 @@ def main() -> None:
     corpus = load_pan(DATA)
     base = sensitive_params() if a.sensitive else DEFAULT_PARAMS
     run = run_pan(corpus, params=base.with_overrides(**ov), workers=2,
-                  limit=a.limit, types=a.types.split(","))
+                  limit=a.limit or None, types=a.types.split(","))
     dets = defaultdict(list)
     for d in run.detections:
         dets[(d.suspicious, d.source)].append(d)
     stats: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     types = set(a.types.split(","))
-    for p in select_pairs(corpus.pairs, a.limit, types):
+    for p in select_pairs(corpus.pairs, a.limit or None, types):
         ds = dets.get((p.suspicious, p.source)) or []
         for c in p.cases:
             st = stats[p.obfuscation]

@@ -372,3 +372,58 @@ def test_loosely_similar_sentence_seed_fragments_need_exact_run_evidence() -> No
     assert not _sp_evidence(frag, *runs(_SP_MIN_RUNS, 3, b_off=200), 2.0)  # B side outside
     assert not _sp_evidence(summ, *runs(_SP_MIN_RUNS, 3), 2.0)
     assert _sp_evidence(summ, *runs(_SP_SUMMARY_RUNS, 4), 2.0)
+
+
+SHOP_SOURCE = (
+    "The museum opened in the spring after years of delay. Visitors can see the old steam engine "
+    "in the main hall. Check out our new store hours listed below, we can't wait to see you soon. "
+    "Any questions please feel free to call us at the front desk. We sell hardware, software, spare "
+    "parts, new and used systems, laptops, monitors, keyboards, mice and speakers. Thanks from all "
+    "of us at the computer shop on the corner. The river floods every few winters and the town has "
+    "built a wall."
+)
+SHOP_SHUFFLED = (
+    "Our garden club meets on Tuesdays to swap seeds and cuttings. Members bring tea. "
+    "Thanks from all of us at the shop. Hardware, software, spare parts, laptops, monitors, "
+    "keyboards, mice and speakers! Any questions please call us. New store hours listed below, "
+    "can't wait to see you. The club also runs a plant sale each May, with proceeds going to the "
+    "school library."
+)
+
+
+def test_short_shuffled_passage_found_by_run_clusters_in_sensitive_preset_only() -> None:
+    """A short passage with its sentences shuffled and words dropped (PAN random
+    obfuscation) is below ``min_matched_tokens`` as one chain; the short-fragment rule
+    (``short_min_matched``, on in the --sensitive preset) finds it from several distinct
+    exact runs close together on both sides. Off by default (BASIL same-event news)."""
+    from newstrace.evaluate import sensitive_params
+
+    assert align_texts(SHOP_SHUFFLED, SHOP_SOURCE) == []
+    sens = sensitive_params()
+    assert sens.short_min_matched > 0
+    runs_only = sens.with_overrides(sentence_seeds=False)  # the sentence seeds find it too
+    assert align_texts(SHOP_SHUFFLED, SHOP_SOURCE, runs_only.with_overrides(short_min_matched=0)) == []
+    got = align_texts(SHOP_SHUFFLED, SHOP_SOURCE, runs_only)
+    assert len(got) == 1
+    assert "Hardware, software" in SHOP_SHUFFLED[got[0].a_start : got[0].a_end]
+    assert "garden club" not in SHOP_SHUFFLED[got[0].a_start : got[0].a_end]
+
+
+def test_run_clusters_count_a_repeated_phrase_once() -> None:
+    """Runs count once per distinct wording: a phrase repeated on a page ("chain link
+    fence" x 6) is no evidence of reuse; distinct runs close together are."""
+    import numpy as np
+
+    from newstrace.align import _run_clusters
+
+    ids = np.arange(100, dtype=np.int64)
+    rep_ids = np.tile(np.array([7, 8, 9], dtype=np.int64), 34)[:100]  # one phrase, repeated
+    ra = np.arange(6, dtype=np.int64) * 6
+    rb = np.arange(6, dtype=np.int64) * 6 + 3
+    rl = np.full(6, 3, dtype=np.int64)
+    assert _run_clusters(ids, ra, rb, rl, 14, 5).shape[0] == 1
+    assert _run_clusters(rep_ids, ra, rb, rl, 14, 5).shape[0] == 0
+    assert _run_clusters(ids, ra, rb, rl, 14, 7).shape[0] == 0  # too few runs
+    far = rb.copy()
+    far[3:] += 500  # half the runs far away in B: two clusters of 3
+    assert _run_clusters(ids, ra, far, rl, 9, 5).shape[0] == 0

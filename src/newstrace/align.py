@@ -21,6 +21,12 @@ Seed, chain, merge, filter -- all on token ids, in a compiled (numba) loop:
    passage is aligned again with the relaxed thresholds (hysteresis). This is what keeps articles about
    the same event, written independently, apart: they share names and short
    phrases, not dense runs of text.
+5b. **Short fragments** (``short_min_matched``, off by default; on in ``--sensitive``):
+   exact runs of 3+ tokens are clustered order-free by gaps (``_run_clusters``,
+   ``_SHORT_GAP`` tokens); ``short_min_runs`` distinct runs matching
+   ``short_min_matched`` tokens make a passage (PAN random obfuscation: short
+   passages shuffled and thinned below ``min_matched_tokens``). A chain that short
+   also passes with that many runs. Clusters touching a dense copy are dropped.
 
 6. **Sentence stage** (reworded, shuffled or translated text, where exact runs
    are short): two sentences are similar when they share ``sent_min_shared``
@@ -81,6 +87,7 @@ from newstrace.tokens import Tokens, tokenize_text
 
 _CHAIN_WINDOW = 128  # earlier runs considered as predecessors of a run
 _OVERLAP_TOLERANCE = 2  # runs may overlap by this many tokens and still chain
+_SHORT_RUN_TOKENS = 3  # short-fragment rule: a chain's exact runs this long are its evidence
 _NO_KEY = np.int64(0)
 
 
@@ -758,6 +765,79 @@ def _sp_passages(
     return out[:no]
 
 
+_SHORT_GAP = 30  # short-fragment stage: exact runs this many tokens apart (either side) split
+_SHORT_DENSITY = 0.2  # ...and a cluster's runs cover at least this share of its span (each side)
+
+
+@nb.njit(cache=True, nogil=True)
+def _run_clusters(a_ids: np.ndarray, run_a: np.ndarray, run_b: np.ndarray, run_len: np.ndarray,
+                  min_tokens: int, min_runs: int) -> np.ndarray:
+    """Short-fragment stage: order-free clusters of exact runs (``short_min_matched``).
+
+    PAN's random obfuscation shuffles and drops words inside short passages, so
+    exact-run chains stay below ``min_matched_tokens``; but the passage keeps
+    several verbatim phrases close together on both sides, which text on the same
+    topic rarely does. Runs of ``_SHORT_RUN_TOKENS`` tokens are clustered by gaps
+    (``_sp_clusters``, ``_SHORT_GAP`` tokens); a cluster of ``min_runs`` runs
+    matching ``min_tokens`` tokens, covering ``_SHORT_DENSITY`` of its span on
+    both sides, is a passage. Runs count once per distinct wording: a phrase
+    repeated on a page ("of the United States", "chain link fence") is one run.
+    """
+    empty = np.zeros((0, 5), dtype=np.int64)
+    n = 0
+    for t in range(run_a.shape[0]):
+        if run_len[t] >= _SHORT_RUN_TOKENS:
+            n += 1
+    if n < min_runs or min_runs <= 0:
+        return empty
+    ia = np.empty(n, dtype=np.int64)
+    n = 0
+    for t in range(run_a.shape[0]):
+        if run_len[t] >= _SHORT_RUN_TOKENS:
+            ia[n] = t
+            n += 1
+    perm, cuts = _sp_clusters(run_a[ia], run_b[ia], _SHORT_GAP, _SHORT_GAP)
+    out = np.empty((cuts.shape[0], 5), dtype=np.int64)
+    no = 0
+    for c in range(cuts.shape[0] - 1):
+        if cuts[c + 1] - cuts[c] < min_runs:
+            continue
+        a0 = np.int64(1 << 62)
+        b0 = np.int64(1 << 62)
+        a1 = np.int64(-1)
+        b1 = np.int64(-1)
+        m = 0
+        size = cuts[c + 1] - cuts[c]
+        keys = np.empty(size, dtype=np.int64)
+        lens = np.empty(size, dtype=np.int64)
+        for t in range(cuts[c], cuts[c + 1]):
+            x = ia[perm[t]]
+            a0 = min(a0, run_a[x])
+            b0 = min(b0, run_b[x])
+            a1 = max(a1, run_a[x] + run_len[x])
+            b1 = max(b1, run_b[x] + run_len[x])
+            h = np.int64(run_len[x])
+            for q in range(run_a[x], run_a[x] + run_len[x]):
+                h = _mix(h, a_ids[q])
+            keys[t - cuts[c]] = h
+            lens[t - cuts[c]] = run_len[x]
+        o = np.argsort(keys)
+        distinct = 0
+        for t in range(size):
+            if t == 0 or keys[o[t]] != keys[o[t - 1]]:
+                distinct += 1
+                m += lens[o[t]]
+        if distinct < min_runs or m < min_tokens or m < _SHORT_DENSITY * (a1 - a0) or m < _SHORT_DENSITY * (b1 - b0):
+            continue
+        out[no, 0] = a0
+        out[no, 1] = a1
+        out[no, 2] = b0
+        out[no, 3] = b1
+        out[no, 4] = m
+        no += 1
+    return out[:no]
+
+
 @nb.njit(cache=True, nogil=True)
 def _sp_admit(rows: np.ndarray, sp_rows: np.ndarray, ratio: float) -> np.ndarray:
     """``rows`` plus the sentence-seed fragments that agree with them.
@@ -1156,6 +1236,8 @@ def align_token_ids(
     sp_summary_gap: int = 0,
     sp_min_tokens: int = 0,
     sp_cover: float = 0.5,
+    short_min_matched: int = 0,
+    short_min_runs: int = 0,
 ) -> np.ndarray:
     """Core aligner on token ids. Returns int64 rows (a_lo, a_hi, b_lo, b_hi, matched).
 
@@ -1169,6 +1251,7 @@ def align_token_ids(
         sent_min_shared, sent_min_dice, sent_max_gap, sent_min_seeds, summary_gap, summary_ratio,
         relax_strong, relax_density, relax_dice, sparse_tokens,
         sp_cos, sp_dice, sp_gap, sp_summary_gap, sp_min_tokens, sp_cover,
+        short_min_matched, short_min_runs,
     )
 
 
@@ -1208,6 +1291,8 @@ def _align_indexed(
     sp_summary_gap: int,
     sp_min_tokens: int,
     sp_cover: float,
+    short_min_matched: int,
+    short_min_runs: int,
 ) -> np.ndarray:
     """Align once; where a pair holds strong evidence of reuse, align again, relaxed.
 
@@ -1220,7 +1305,7 @@ def _align_indexed(
         max_occ, max_gap, merge_gap, min_matched, min_density, snap,
         sent_min_shared, sent_min_dice, sent_max_gap, sent_min_seeds, summary_gap, summary_ratio,
         sparse_tokens, relax_density, sp_cos, sp_dice, sp_gap, sp_summary_gap, sp_min_tokens,
-        sp_cover,
+        sp_cover, short_min_matched, short_min_runs,
     )
     if relax_strong <= 0:
         return rows
@@ -1235,7 +1320,7 @@ def _align_indexed(
         max_occ, max_gap, merge_gap, min_matched, relax_density, snap,
         sent_min_shared, relax_dice, sent_max_gap, sent_min_seeds, summary_gap, summary_ratio,
         sparse_tokens, relax_density, sp_cos, sp_dice, sp_gap, sp_summary_gap, sp_min_tokens,
-        sp_cover,
+        sp_cover, short_min_matched, short_min_runs,
     )
 
 
@@ -1273,6 +1358,8 @@ def _align_core(
     sp_summary_gap: int,
     sp_min_tokens: int,
     sp_cover: float,
+    short_min_matched: int,
+    short_min_runs: int,
 ) -> np.ndarray:
     na = a_ids.shape[0]
     nbt = b_ids.shape[0]
@@ -1383,6 +1470,7 @@ def _align_core(
     used = np.zeros(nr, dtype=np.bool_)
     members = np.empty(nr, dtype=np.int64)
     chains = np.empty((nr, 5), dtype=np.int64)
+    chain_runs = np.zeros(nr, dtype=np.int64)  # runs of _SHORT_RUN_TOKENS+ tokens per chain
     nc = 0
     for t in range(nr):
         x = by_score[t]
@@ -1408,8 +1496,11 @@ def _align_core(
         while last < first and _weak_edge(ra, rb, rl, members[last], members[last + 1]):
             last += 1
         matched = 0
+        long_runs = 0
         for t2 in range(last, first + 1):
             matched += rl[members[t2]]
+            if rl[members[t2]] >= _SHORT_RUN_TOKENS:
+                long_runs += 1
         a_lo = ra[members[first]]
         b_lo = rb[members[first]]
         a_hi = ra[members[last]] + rl[members[last]]
@@ -1421,6 +1512,7 @@ def _align_core(
         chains[nc, 2] = b_lo
         chains[nc, 3] = b_hi
         chains[nc, 4] = matched
+        chain_runs[nc] = long_runs
         nc += 1
     if nc == 0:
         sent_rows = _sp_admit(sent_rows, sp_rows, summary_ratio)
@@ -1429,12 +1521,14 @@ def _align_core(
         return _merge_summaries(_union_overlapping(sent_rows), summary_gap, summary_ratio,
                             2 * min_matched, nbt)
     chains = chains[:nc]
+    chain_runs = chain_runs[:nc]
     # 4. merge chains that follow each other on both sides (one pass in A order).
     # A gap on both sides is a rewording: bridged up to max_gap. A gap on one side
     # only is an insertion/deletion: bridged up to merge_gap -- unless the gap's text
     # is aligned elsewhere (a moved paragraph, not an insertion).
     order = np.argsort(chains[:, 0] * (nbt + 1) + chains[:, 2], kind="mergesort")
     chains = chains[order]
+    chain_runs = chain_runs[order]
     merged = np.zeros(nc, dtype=np.bool_)
     for x in range(1, nc):
         best = -1
@@ -1463,6 +1557,7 @@ def _align_core(
             if chains[best, 3] > chains[x, 3]:
                 chains[x, 3] = chains[best, 3]
             chains[x, 4] += chains[best, 4]
+            chain_runs[x] += chain_runs[best]
             merged[best] = True
     # 5. filter
     out = np.empty((nc, 5), dtype=np.int64)
@@ -1473,8 +1568,12 @@ def _align_core(
         m = chains[x, 4]
         la = chains[x, 1] - chains[x, 0]
         lb = chains[x, 3] - chains[x, 2]
-        if m < min_matched or la <= 0 or lb <= 0:
+        if la <= 0 or lb <= 0:
             continue
+        if m < min_matched and not (
+            short_min_matched > 0 and m >= short_min_matched and chain_runs[x] >= short_min_runs
+        ):
+            continue  # short: passes only with several exact runs (see _run_clusters)
         dens = min_density
         if sparse_tokens > 0 and m >= sparse_tokens:
             dens = sparse_density  # a long passage is reuse even when sparser
@@ -1483,9 +1582,22 @@ def _align_core(
         out[no] = chains[x]
         _snap_to_sentences(out[no], a_flags, b_flags, snap)
         no += 1
-    both = np.empty((no + sent_rows.shape[0], 5), dtype=np.int64)
+    short_rows = empty
+    if short_min_matched > 0:
+        cand = _run_clusters(a_ids, run_a, run_b, run_len, short_min_matched, short_min_runs)
+        keep_short = np.ones(cand.shape[0], dtype=np.bool_)
+        for x in range(cand.shape[0]):
+            _snap_to_sentences(cand[x], a_flags, b_flags, snap)
+            for y in range(no):  # a copied passage ends where it ends (no shuffled fringe)
+                if _dense_copy(out[y]) and (
+                        (cand[x, 0] < out[y, 1] and out[y, 0] < cand[x, 1])
+                        or (cand[x, 2] < out[y, 3] and out[y, 2] < cand[x, 3])):
+                    keep_short[x] = False
+        short_rows = cand[keep_short]
+    both = np.empty((no + sent_rows.shape[0] + short_rows.shape[0], 5), dtype=np.int64)
     both[:no] = out[:no]
-    both[no:] = sent_rows
+    both[no:no + sent_rows.shape[0]] = sent_rows
+    both[no + sent_rows.shape[0]:] = short_rows
     both = _sp_admit(both, sp_rows, summary_ratio)
     both = _extend_rows(_union_overlapping(both), sid_a, bnd_a, sid_b, bnd_b, spa, spb, spc, spd,
                         _EXT_SHARED, _EXT_DICE, _EXT_LICENSE * min_matched)
@@ -1524,6 +1636,8 @@ def align_tokens(
         params.sp_summary_gap,
         params.sp_min_tokens,
         params.sp_min_cover,
+        params.short_min_matched,
+        params.short_min_runs,
     )
 
 
@@ -1619,6 +1733,8 @@ def _align_batch(
     sp_summary_gap: int,
     sp_min_tokens: int,
     sp_cover: float,
+    short_min_matched: int,
+    short_min_runs: int,
     max_rows: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     n_docs = offsets.shape[0] - 1
@@ -1664,6 +1780,7 @@ def _align_batch(
             sent_min_shared, sent_min_dice, sent_max_gap, sent_min_seeds,
             summary_gap, summary_ratio, relax_strong, relax_density, relax_dice, sparse_tokens,
             sp_cos, sp_dice, sp_gap, sp_summary_gap, sp_min_tokens, sp_cover,
+            short_min_matched, short_min_runs,
         )
         k = res.shape[0]
         counts[p] = k
@@ -1728,7 +1845,7 @@ def align_many(
         params.sparse_min_matched,
         params.sp_min_cos if params.sentence_seeds else 0.0, params.sp_min_dice,
         params.sp_max_gap, params.sp_summary_gap, params.sp_min_tokens,
-        params.sp_min_cover, max_rows,
+        params.sp_min_cover, params.short_min_matched, params.short_min_runs, max_rows,
     )
     parts = []
     for p in np.nonzero(counts > max_rows)[0].tolist():  # rare: more passages than slots

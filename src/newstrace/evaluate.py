@@ -363,14 +363,18 @@ def write_detections(path: str | os.PathLike[str], detections: Iterable[Ann]) ->
 
 #: The recall-oriented preset (``--sensitive``): the sentence-seed stage with the lax
 #: thresholds of Sanchez-Perez, Gelbukh & Sidorov (cosine and Dice 0.33) and its
-#: summary mode. It finds far more reworded text on PAN, but also same-event
-#: paraphrase between independent news articles (see ``run_basil``).
+#: summary mode, and short fragments of exact runs (``short_min_matched``: 14 run
+#: tokens in 5 distinct runs of 3+ tokens close together; round 7). It finds far more
+#: reworded text on PAN, but also same-event paraphrase between independent news
+#: articles (see ``run_basil``).
 SENSITIVE_OVERRIDES: dict[str, Any] = {
     "sentence_seeds": True,
     "sp_min_cos": 0.33,
     "sp_min_dice": 0.33,
     "sp_min_tokens": 30,
     "sp_summary_gap": 40,
+    "short_min_matched": 14,
+    "short_min_runs": 5,
 }
 
 

@@ -82,6 +82,12 @@ class Params:
     sp_min_cover: float = 0.5
     """Sentence-seed stage: least share of a fragment's sentences holding a seed (each
     side; A only for summary-shaped fragments)."""
+    short_min_matched: int = 0
+    """Short-fragment rule: an exact-run passage matching fewer than ``min_matched_tokens``
+    but at least this many tokens still passes when it holds ``short_min_runs`` exact
+    runs of 3+ tokens (0: off; the ``--sensitive`` preset turns it on)."""
+    short_min_runs: int = 3
+    """See ``short_min_matched``."""
 
     # -- trace / provenance --
     max_trace_candidates: int = 50
