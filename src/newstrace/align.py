@@ -1208,50 +1208,80 @@ def _weak_edge(ra: np.ndarray, rb: np.ndarray, rl: np.ndarray, edge: int, inner:
     return gap >= rl[edge] + 2
 
 
+#: The aligner's settings travel to the compiled functions as one float64 array
+#: (:func:`knobs`), read at these positions.
+K_MAX_OCC = 0
+K_MAX_GAP = 1
+K_MERGE_GAP = 2
+K_MIN_MATCHED = 3
+K_MIN_DENSITY = 4
+K_SNAP = 5
+K_SENT_MIN_SHARED = 6
+K_SENT_MIN_DICE = 7
+K_SENT_MAX_GAP = 8
+K_SENT_MIN_SEEDS = 9
+K_SUMMARY_GAP = 10
+K_SUMMARY_RATIO = 11
+K_RELAX_STRONG = 12
+K_RELAX_DENSITY = 13
+K_RELAX_DICE = 14
+K_SPARSE_TOKENS = 15
+K_SP_COS = 16
+K_SP_DICE = 17
+K_SP_GAP = 18
+K_SP_SUMMARY_GAP = 19
+K_SP_MIN_TOKENS = 20
+K_SP_COVER = 21
+K_SHORT_MIN_MATCHED = 22
+K_SHORT_MIN_RUNS = 23
+
+
+def knobs(params: Params = DEFAULT_PARAMS) -> np.ndarray:
+    """The aligner settings of ``params`` as the array the compiled functions take."""
+    return np.array(
+        [
+            params.seed_max_occurrences,
+            params.max_gap_tokens,
+            params.merge_gap_tokens,
+            params.min_matched_tokens,
+            params.min_density,
+            params.snap_tokens,
+            params.sent_min_shared,
+            params.sent_min_dice,
+            params.sent_max_gap,
+            params.sent_min_seeds,
+            params.summary_gap_tokens,
+            params.summary_ratio,
+            params.relax_strong_tokens,
+            params.relax_density,
+            params.relax_dice,
+            params.sparse_min_matched,
+            params.sp_min_cos if params.sentence_seeds else 0.0,
+            params.sp_min_dice,
+            params.sp_max_gap,
+            params.sp_summary_gap,
+            params.sp_min_tokens,
+            params.sp_min_cover,
+            params.short_min_matched,
+            params.short_min_runs,
+        ],
+        dtype=np.float64,
+    )
+
+
 @nb.njit(cache=True, nogil=True)
 def align_token_ids(
-    a_ids: np.ndarray,
-    a_stop: np.ndarray,
-    b_ids: np.ndarray,
-    b_stop: np.ndarray,
-    max_occ: int,
-    max_gap: int,
-    merge_gap: int,
-    min_matched: int,
-    min_density: float,
-    snap: int = 4,
-    sent_min_shared: int = 0,
-    sent_min_dice: float = 1.0,
-    sent_max_gap: int = 0,
-    sent_min_seeds: int = 0,
-    summary_gap: int = 0,
-    summary_ratio: float = 2.0,
-    relax_strong: int = 0,
-    relax_density: float = 1.0,
-    relax_dice: float = 1.0,
-    sparse_tokens: int = 0,
-    sp_cos: float = 0.0,
-    sp_dice: float = 1.0,
-    sp_gap: int = 0,
-    sp_summary_gap: int = 0,
-    sp_min_tokens: int = 0,
-    sp_cover: float = 0.5,
-    short_min_matched: int = 0,
-    short_min_runs: int = 0,
+    a_ids: np.ndarray, a_stop: np.ndarray, b_ids: np.ndarray, b_stop: np.ndarray, knobs: np.ndarray
 ) -> np.ndarray:
     """Core aligner on token ids. Returns int64 rows (a_lo, a_hi, b_lo, b_hi, matched).
 
     Token ranges are half-open. ``matched`` counts tokens inside exact runs.
+    ``knobs``: the settings, :func:`knobs`.
     """
     a_uv, a_up, a_bv, a_bp = seed_index(a_ids, a_stop)
     b_uv, b_up, b_bv, b_bp = seed_index(b_ids, b_stop)
     return _align_indexed(
-        a_ids, b_ids, a_stop, b_stop, a_uv, a_up, a_bv, a_bp, b_uv, b_up, b_bv, b_bp,
-        max_occ, max_gap, merge_gap, min_matched, min_density, snap,
-        sent_min_shared, sent_min_dice, sent_max_gap, sent_min_seeds, summary_gap, summary_ratio,
-        relax_strong, relax_density, relax_dice, sparse_tokens,
-        sp_cos, sp_dice, sp_gap, sp_summary_gap, sp_min_tokens, sp_cover,
-        short_min_matched, short_min_runs,
+        a_ids, b_ids, a_stop, b_stop, a_uv, a_up, a_bv, a_bp, b_uv, b_up, b_bv, b_bp, knobs
     )
 
 
@@ -1269,30 +1299,7 @@ def _align_indexed(
     b_up: np.ndarray,
     b_bv: np.ndarray,
     b_bp: np.ndarray,
-    max_occ: int,
-    max_gap: int,
-    merge_gap: int,
-    min_matched: int,
-    min_density: float,
-    snap: int,
-    sent_min_shared: int,
-    sent_min_dice: float,
-    sent_max_gap: int,
-    sent_min_seeds: int,
-    summary_gap: int,
-    summary_ratio: float,
-    relax_strong: int,
-    relax_density: float,
-    relax_dice: float,
-    sparse_tokens: int,
-    sp_cos: float,
-    sp_dice: float,
-    sp_gap: int,
-    sp_summary_gap: int,
-    sp_min_tokens: int,
-    sp_cover: float,
-    short_min_matched: int,
-    short_min_runs: int,
+    knobs: np.ndarray,
 ) -> np.ndarray:
     """Align once; where a pair holds strong evidence of reuse, align again, relaxed.
 
@@ -1300,13 +1307,8 @@ def _align_indexed(
     text, so its other passages may be sparser (hysteresis: strict to start, lax
     to continue). The relaxed pass keeps every strict passage's evidence.
     """
-    rows = _align_core(
-        a_ids, b_ids, a_flags, b_flags, a_uv, a_up, a_bv, a_bp, b_uv, b_up, b_bv, b_bp,
-        max_occ, max_gap, merge_gap, min_matched, min_density, snap,
-        sent_min_shared, sent_min_dice, sent_max_gap, sent_min_seeds, summary_gap, summary_ratio,
-        sparse_tokens, relax_density, sp_cos, sp_dice, sp_gap, sp_summary_gap, sp_min_tokens,
-        sp_cover, short_min_matched, short_min_runs,
-    )
+    rows = _align_core(a_ids, b_ids, a_flags, b_flags, a_uv, a_up, a_bv, a_bp, b_uv, b_up, b_bv, b_bp, knobs)
+    relax_strong = int(knobs[K_RELAX_STRONG])
     if relax_strong <= 0:
         return rows
     strong = False
@@ -1315,13 +1317,10 @@ def _align_indexed(
             strong = True
     if not strong:
         return rows
-    return _align_core(
-        a_ids, b_ids, a_flags, b_flags, a_uv, a_up, a_bv, a_bp, b_uv, b_up, b_bv, b_bp,
-        max_occ, max_gap, merge_gap, min_matched, relax_density, snap,
-        sent_min_shared, relax_dice, sent_max_gap, sent_min_seeds, summary_gap, summary_ratio,
-        sparse_tokens, relax_density, sp_cos, sp_dice, sp_gap, sp_summary_gap, sp_min_tokens,
-        sp_cover, short_min_matched, short_min_runs,
-    )
+    relaxed = knobs.copy()
+    relaxed[K_MIN_DENSITY] = knobs[K_RELAX_DENSITY]
+    relaxed[K_SENT_MIN_DICE] = knobs[K_RELAX_DICE]
+    return _align_core(a_ids, b_ids, a_flags, b_flags, a_uv, a_up, a_bv, a_bp, b_uv, b_up, b_bv, b_bp, relaxed)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -1338,29 +1337,30 @@ def _align_core(
     b_up: np.ndarray,
     b_bv: np.ndarray,
     b_bp: np.ndarray,
-    max_occ: int,
-    max_gap: int,
-    merge_gap: int,
-    min_matched: int,
-    min_density: float,
-    snap: int,
-    sent_min_shared: int,
-    sent_min_dice: float,
-    sent_max_gap: int,
-    sent_min_seeds: int,
-    summary_gap: int,
-    summary_ratio: float,
-    sparse_tokens: int,
-    sparse_density: float,
-    sp_cos: float,
-    sp_dice: float,
-    sp_gap: int,
-    sp_summary_gap: int,
-    sp_min_tokens: int,
-    sp_cover: float,
-    short_min_matched: int,
-    short_min_runs: int,
+    knobs: np.ndarray,
 ) -> np.ndarray:
+    max_occ = int(knobs[K_MAX_OCC])
+    max_gap = int(knobs[K_MAX_GAP])
+    merge_gap = int(knobs[K_MERGE_GAP])
+    min_matched = int(knobs[K_MIN_MATCHED])
+    min_density = knobs[K_MIN_DENSITY]
+    snap = int(knobs[K_SNAP])
+    sent_min_shared = int(knobs[K_SENT_MIN_SHARED])
+    sent_min_dice = knobs[K_SENT_MIN_DICE]
+    sent_max_gap = int(knobs[K_SENT_MAX_GAP])
+    sent_min_seeds = int(knobs[K_SENT_MIN_SEEDS])
+    summary_gap = int(knobs[K_SUMMARY_GAP])
+    summary_ratio = knobs[K_SUMMARY_RATIO]
+    sparse_tokens = int(knobs[K_SPARSE_TOKENS])
+    sp_cos = knobs[K_SP_COS]
+    sp_dice = knobs[K_SP_DICE]
+    sp_gap = int(knobs[K_SP_GAP])
+    sp_summary_gap = int(knobs[K_SP_SUMMARY_GAP])
+    sp_min_tokens = int(knobs[K_SP_MIN_TOKENS])
+    sp_cover = knobs[K_SP_COVER]
+    short_min_matched = int(knobs[K_SHORT_MIN_MATCHED])
+    short_min_runs = int(knobs[K_SHORT_MIN_RUNS])
+    sparse_density = knobs[K_RELAX_DENSITY]
     na = a_ids.shape[0]
     nbt = b_ids.shape[0]
     empty = np.zeros((0, 5), dtype=np.int64)
@@ -1609,36 +1609,7 @@ def align_tokens(
     a: Tokens, b: Tokens, params: Params = DEFAULT_PARAMS
 ) -> np.ndarray:
     """Align two tokenised texts; rows ``(a_lo, a_hi, b_lo, b_hi, matched)`` in tokens."""
-    return align_token_ids(
-        a.ids,
-        a.stop,
-        b.ids,
-        b.stop,
-        params.seed_max_occurrences,
-        params.max_gap_tokens,
-        params.merge_gap_tokens,
-        params.min_matched_tokens,
-        params.min_density,
-        params.snap_tokens,
-        params.sent_min_shared,
-        params.sent_min_dice,
-        params.sent_max_gap,
-        params.sent_min_seeds,
-        params.summary_gap_tokens,
-        params.summary_ratio,
-        params.relax_strong_tokens,
-        params.relax_density,
-        params.relax_dice,
-        params.sparse_min_matched,
-        params.sp_min_cos if params.sentence_seeds else 0.0,
-        params.sp_min_dice,
-        params.sp_max_gap,
-        params.sp_summary_gap,
-        params.sp_min_tokens,
-        params.sp_min_cover,
-        params.short_min_matched,
-        params.short_min_runs,
-    )
+    return align_token_ids(a.ids, a.stop, b.ids, b.stop, knobs(params))
 
 
 def rows_to_passages(
@@ -1711,30 +1682,7 @@ def _align_batch(
     offsets: np.ndarray,
     pair_a: np.ndarray,
     pair_b: np.ndarray,
-    max_occ: int,
-    max_gap: int,
-    merge_gap: int,
-    min_matched: int,
-    min_density: float,
-    snap: int,
-    sent_min_shared: int,
-    sent_min_dice: float,
-    sent_max_gap: int,
-    sent_min_seeds: int,
-    summary_gap: int,
-    summary_ratio: float,
-    relax_strong: int,
-    relax_density: float,
-    relax_dice: float,
-    sparse_tokens: int,
-    sp_cos: float,
-    sp_dice: float,
-    sp_gap: int,
-    sp_summary_gap: int,
-    sp_min_tokens: int,
-    sp_cover: float,
-    short_min_matched: int,
-    short_min_runs: int,
+    knobs: np.ndarray,
     max_rows: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     n_docs = offsets.shape[0] - 1
@@ -1775,12 +1723,7 @@ def _align_batch(
             uv[n_uni[a] : n_uni[a + 1]], up[n_uni[a] : n_uni[a + 1]],
             bv[n_bi[a] : n_bi[a + 1]], bp[n_bi[a] : n_bi[a + 1]],
             uv[n_uni[b] : n_uni[b + 1]], up[n_uni[b] : n_uni[b + 1]],
-            bv[n_bi[b] : n_bi[b + 1]], bp[n_bi[b] : n_bi[b + 1]],
-            max_occ, max_gap, merge_gap, min_matched, min_density, snap,
-            sent_min_shared, sent_min_dice, sent_max_gap, sent_min_seeds,
-            summary_gap, summary_ratio, relax_strong, relax_density, relax_dice, sparse_tokens,
-            sp_cos, sp_dice, sp_gap, sp_summary_gap, sp_min_tokens, sp_cover,
-            short_min_matched, short_min_runs,
+            bv[n_bi[b] : n_bi[b + 1]], bp[n_bi[b] : n_bi[b + 1]], knobs,
         )
         k = res.shape[0]
         counts[p] = k
@@ -1836,16 +1779,7 @@ def align_many(
         stop = np.empty(0, np.uint8)
         starts = ends = np.empty(0, np.int64)
     counts, rows = _align_batch(
-        ids, stop, offsets, pairs[:, 0].copy(), pairs[:, 1].copy(),
-        params.seed_max_occurrences, params.max_gap_tokens, params.merge_gap_tokens,
-        params.min_matched_tokens, params.min_density, params.snap_tokens,
-        params.sent_min_shared, params.sent_min_dice, params.sent_max_gap,
-        params.sent_min_seeds, params.summary_gap_tokens, params.summary_ratio,
-        params.relax_strong_tokens, params.relax_density, params.relax_dice,
-        params.sparse_min_matched,
-        params.sp_min_cos if params.sentence_seeds else 0.0, params.sp_min_dice,
-        params.sp_max_gap, params.sp_summary_gap, params.sp_min_tokens,
-        params.sp_min_cover, params.short_min_matched, params.short_min_runs, max_rows,
+        ids, stop, offsets, pairs[:, 0].copy(), pairs[:, 1].copy(), knobs(params), max_rows
     )
     parts = []
     for p in np.nonzero(counts > max_rows)[0].tolist():  # rare: more passages than slots
