@@ -65,7 +65,7 @@ class Variants:
         if k not in self.maps:
             perm = list(self.vocab)
             random.Random(1000 + k).shuffle(perm)
-            self.maps[k] = dict(zip(self.vocab, perm))
+            self.maps[k] = dict(zip(self.vocab, perm, strict=True))
         return self.maps[k]
 
     def text(self, k: int, text: str) -> str:

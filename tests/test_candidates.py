@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -22,7 +24,7 @@ def _scan(con, hashes):
 
 
 def _sorted(hs, ds):
-    return sorted(zip(hs.tolist(), ds.tolist()))
+    return sorted(zip(hs.tolist(), ds.tolist(), strict=True))
 
 
 @pytest.fixture()
@@ -42,7 +44,7 @@ def test_packed_runs_match_a_scan(tmp_path, small_blocks):
         sizes.append([r["rows"] for r in get_meta(idx.con, "postings_runs") or []])
     runs = get_meta(idx.con, "postings_runs")
     assert runs and len({len(s) for s in sizes}) > 1, sizes  # runs were created and merged
-    for a, b in zip(runs, runs[1:]):
+    for a, b in itertools.pairwise(runs):
         assert a["hi"] == b["lo"] and a["rows"] >= candidates.PACK_MERGE * b["rows"]
     n_postings = idx.con.execute("SELECT count(*) FROM postings").fetchall()[0][0]
     unpacked = idx.con.execute(

@@ -118,7 +118,10 @@ def differences(db: Path, ref: Path) -> dict[str, int]:
 def stage_of(db: Path) -> str:
     con = duckdb.connect(str(db), read_only=True)
     try:
-        q = lambda sql: con.execute(sql).fetchone()[0]
+
+        def q(sql: str) -> int:
+            return con.execute(sql).fetchone()[0]
+
         docs, fp = q("SELECT count(*) FROM documents"), q("SELECT count(*) FROM fingerprinted")
         if fp < docs:
             return f"fingerprint ({fp}/{docs})"

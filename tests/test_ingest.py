@@ -310,7 +310,10 @@ def test_binary_gzip_and_unreadable_files(tmp_path: Path) -> None:
         os.symlink("/proc/self/mem", tmp_path / "eio.jsonl")
     docs, rejected = _read(tmp_path)
     reasons = _reasons(rejected)
-    p = lambda n: str(tmp_path / n)
+
+    def p(n: str) -> str:
+        return str(tmp_path / n)
+
     assert reasons[p("random.jsonl")] == "binary file, not JSON Lines"
     assert reasons[p("image.csv")] == "binary file, not CSV"
     assert reasons[p("zip.txt")] == "binary file, not text"

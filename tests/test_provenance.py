@@ -64,7 +64,7 @@ def demo(tmp_path_factory):
 def _dp(idx):
     cur = idx.con.execute("SELECT * FROM doc_provenance")
     cols = [c[0] for c in cur.description]
-    return {r[1]: dict(zip(cols, r)) for r in cur.fetchall()}
+    return {r[1]: dict(zip(cols, r, strict=True)) for r in cur.fetchall()}
 
 
 # -- unit ------------------------------------------------------------------------------------
@@ -167,7 +167,7 @@ def test_cluster_earliest_sources_composite3(c3):
     ).fetchall()
     found = {e for e, _, _ in rows}
     assert found == {"orig-01", "orig-11", "orig-24"}
-    for earliest, label, members in rows:
+    for earliest, label, _members in rows:
         assert label == earliest  # undated reprint is shown derived by its credit "(BPA)"
 
 

@@ -6,7 +6,7 @@ from newstrace.tokens import normalise_word, split_sentences, tokenize_text
 
 def surfaces(text):
     t = tokenize_text(text)
-    return [text[s:e] for s, e in zip(t.starts.tolist(), t.ends.tolist())]
+    return [text[s:e] for s, e in zip(t.starts.tolist(), t.ends.tolist(), strict=True)]
 
 
 @given(st.text())
@@ -16,7 +16,7 @@ def test_token_offsets_slice_back_to_tokens(text):
     starts, ends = t.starts.tolist(), t.ends.tolist()
     assert len(starts) == len(ends) == len(t.ids) == len(t.stop)
     prev_end = 0
-    for s, e in zip(starts, ends):
+    for s, e in zip(starts, ends, strict=True):
         assert prev_end <= s < e <= len(text)  # increasing, non-overlapping
         tok = text[s:e]
         assert tok.strip() == tok and tok  # no whitespace inside offsets' edges

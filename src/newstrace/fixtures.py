@@ -917,7 +917,7 @@ def insert_sentences(
     out: list[str] = []
     spans = []
     pos = src = 0
-    for point, filler in zip(points, fillers):
+    for point, filler in zip(points, fillers, strict=True):
         out.append(text[src:point])
         spans.append(_span(0, src, point, pos))
         pos += point - src
@@ -1166,7 +1166,8 @@ def demo_corpus(seed: int = DEFAULT_SEED) -> list[dict[str, Any]]:
         return rec
 
     pool = list(originals)
-    pick = lambda n: [by_id[o["id"]] for o in rng.sample(pool, n)]
+    def pick(n: int) -> list[Any]:
+        return [by_id[o["id"]] for o in rng.sample(pool, n)]
 
     def reprint_of(text: str) -> Callable[[str], Derived]:
         return lambda publisher: reprint(text, rng, publisher=publisher)

@@ -106,7 +106,7 @@ def timeline_svg(members: Sequence[dict[str, Any]], width: int = 640) -> Markup:
     span = max((hi - lo).total_seconds(), 1.0)
     parts = [f'<svg class="timeline" viewBox="0 0 {width} 60" width="{width}" height="60" role="img">']
     parts.append(f'<line x1="10" y1="30" x2="{width - 10}" y2="30" stroke="#999"/>')
-    for i, (m, t) in enumerate(zip(dated, times)):
+    for i, (m, t) in enumerate(zip(dated, times, strict=True)):
         x = 10 + (width - 20) * (t - lo).total_seconds() / span
         colour = "#c0392b" if i == 0 else "#2c7fb8"
         parts.append(

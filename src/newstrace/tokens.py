@@ -183,7 +183,7 @@ class _Vocabulary:
         new_ids = np.empty(uniq.shape[0], dtype=np.int64)
         new_stops = np.empty(uniq.shape[0], dtype=np.uint8)
         pending = self.pending
-        for k, (h, t) in enumerate(zip(uniq.tolist(), missing[first].tolist())):
+        for k, (h, t) in enumerate(zip(uniq.tolist(), missing[first].tolist(), strict=True)):
             hit = pending.get(h)
             if hit is None:
                 surface = text[starts[t] : ends[t]]

@@ -468,7 +468,7 @@ def _docs(con: Any, keys: Iterable[int]) -> dict[int, dict[str, Any]]:
         [keys],
     )
     cols = [c[0] for c in cur.description]
-    return {r[0]: dict(zip(cols, r)) for r in cur.fetchall()}
+    return {r[0]: dict(zip(cols, r, strict=True)) for r in cur.fetchall()}
 
 
 def _doc_provenance(con: Any, keys: list[int]) -> dict[int, dict[str, Any]]:
@@ -483,7 +483,7 @@ def _doc_provenance(con: Any, keys: list[int]) -> dict[int, dict[str, Any]]:
         [keys],
     )
     cols = [c[0] for c in cur.description]
-    return {r[0]: dict(zip(cols, r)) for r in cur.fetchall()}
+    return {r[0]: dict(zip(cols, r, strict=True)) for r in cur.fetchall()}
 
 
 def _recurrence(con: Any, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
@@ -1120,7 +1120,7 @@ def _iso(value: Any) -> str | None:
 
 
 def _row_to_reuse(cols: list[str], row: Sequence[Any]) -> dict[str, Any]:
-    r = dict(zip(cols, row))
+    r = dict(zip(cols, row, strict=True))
     for k in _JSON_COLUMNS:
         if k in r and isinstance(r[k], str):
             r[k] = json.loads(r[k])

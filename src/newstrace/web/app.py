@@ -485,7 +485,7 @@ def create_app(
 
     @app.post("/api/align", tags=["api"], summary="Reused passages between two texts")
     def api_align(req: AlignRequest) -> dict[str, Any]:
-        for name, value in (("a", req.a), ("b", req.b)):
+        for value in (req.a, req.b):
             if len(value.encode("utf-8", "surrogatepass")) > limit:
                 raise PayloadTooLarge(limit)
         passages = align_texts(req.a, req.b, store.base.params, a_id="a", b_id="b")
