@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -174,7 +175,7 @@ def pack_postings(
     ).fetchall()[0]
     if n_new == 0 or n_new < min_rows:
         return 0
-    merged = {"lo": lo, "hi": int(hi), "rows": int(n_new)}
+    merged: dict[str, Any] = {"lo": lo, "hi": int(hi), "rows": int(n_new)}
     dropped: list[dict[str, int]] = []
     while runs and runs[-1]["rows"] < PACK_MERGE * merged["rows"]:
         old = runs.pop()

@@ -84,12 +84,12 @@ def eval_pan(
 
         newstrace eval pan ../shared/data/pan13-train --limit 100
     """
-    from newstrace.evaluate import run_pan, sensitive_params
+    from newstrace.evaluate import PAN_JOIN_A, PAN_JOIN_B, run_pan, sensitive_params
 
     run = run_pan(
         directory, params=sensitive_params() if sensitive else None, workers=workers,
         limit=limit, types=_types(types), detections_out=detections,
-        **({"join": (-1, -1)} if no_join else {}),
+        join=(-1, -1) if no_join else (PAN_JOIN_A, PAN_JOIN_B),
     )
     if as_json:
         typer.echo(json.dumps(run.to_dict(), indent=1))

@@ -414,7 +414,7 @@ def _open_stream(path: Path) -> IO[bytes]:
     Raises:
         _Unreadable: a ``.gz`` name on data that is not gzip.
     """
-    fh = open(path, "rb", buffering=1 << 16)  # noqa: SIM115 (closed by the caller)
+    fh = io.BufferedReader(io.FileIO(path, "rb"), buffer_size=1 << 16)  # closed by the caller
     head = fh.peek(2)[:2]
     if head == b"\x1f\x8b":
         return gzip.GzipFile(fileobj=fh, mode="rb")  # type: ignore[return-value]
@@ -831,7 +831,8 @@ def _gzip_complete(fh: IO[bytes]) -> bool:
 # -- files and folders -------------------------------------------------------------------------
 def _files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, Path | None, str | None]]:
     """``(file, root folder or None, problem or None)`` for every file under ``paths``."""
-    for path in paths:
+    for name in paths:
+        path = Path(name)
         if path.is_dir():
             for dirpath, dirnames, filenames in os.walk(path, followlinks=False, onerror=None):
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
@@ -871,11 +872,11 @@ def read_documents(
         UserError: a path does not exist (checked before anything is read).
     """
     field_map = field_map or {}
-    paths = [Path(p) for p in paths]
-    for path in paths:
+    files = [Path(p) for p in paths]
+    for path in files:
         if not path.exists() and not path.is_symlink():
             raise UserError(f"{path}: no such file or directory")
-    yield from _dedupe(_read_files(paths, field_map))
+    yield from _dedupe(_read_files(files, field_map))
 
 
 def _read_files(paths: list[Path], field_map: Mapping[str, str]) -> Iterator[Located]:
@@ -919,11 +920,11 @@ def read_located(
     Raises:
         UserError: a path does not exist (checked before anything is read).
     """
-    paths = [Path(p) for p in paths]
-    for path in paths:
+    files = [Path(p) for p in paths]
+    for path in files:
         if not path.exists() and not path.is_symlink():
             raise UserError(f"{path}: no such file or directory")
-    yield from _dedupe_located(_read_files(paths, field_map or {}))
+    yield from _dedupe_located(_read_files(files, field_map or {}))
 
 
 def _dedupe(items: Iterable[Located]) -> Iterator[Item]:

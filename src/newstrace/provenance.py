@@ -819,9 +819,9 @@ def build_trace(
         for p in ps:
             lo, hi = np.searchsorted(starts, [p.a_start, p.a_end])
             mask[lo:hi] = True
-            m, e = word_alignment(text, (p.a_start, p.a_end), src_text, (p.b_start, p.b_end))
+            m, ed = word_alignment(text, (p.a_start, p.a_end), src_text, (p.b_start, p.b_end))
             matches.extend(m)
-            edits.extend(e)
+            edits.extend(ed)
         covered_by[sid] = mask
         all_covered |= mask
         matches_by_source[sid] = sorted(matches)
@@ -857,7 +857,7 @@ def build_trace(
     for idx, (s, e) in enumerate(split_sentences(text)):
         lo, hi = np.searchsorted(starts, [s, e])
         n_sent = int(hi - lo)
-        found = []
+        found: list[dict[str, Any]] = []
         for sid in by_source:
             inside = [m for m in matches_by_source[sid] if s <= m[0] < e]
             if not inside or n_sent == 0:

@@ -642,12 +642,12 @@ def _measure(
     for w0, w1, c0, c1, _ in ps:
         w_cov.append((w0, w1))
         c_cov.append((c0, c1))
-        matches, edits = word_alignment(ct, (c0, c1), wt, (w0, w1))
+        matches, ops = word_alignment(ct, (c0, c1), wt, (w0, w1))
         for m in matches:
             c_cov.append((m[0], m[1]))
             w_cov.append((m[2], m[3]))
             matched_chars += m[3] - m[2]
-        for e in edits:
+        for e in ops:
             item = {k: e[k] for k in ("source", "replacement", "source_start", "source_end",
                                       "copy_start", "copy_end")}
             {"substitute": subs, "rewrite": rewrites, "insert": ins_ops, "delete": del_ops}[
@@ -867,7 +867,7 @@ def pending_files(con: Any, inbox: Path, settle: float = DEFAULT_SETTLE) -> list
     less than ``settle`` seconds ago (still being written).
     """
     now = time.time()
-    out = []
+    out: list[dict[str, Any]] = []
     done = {
         (p, s, m) for p, s, m in con.execute(
             "SELECT path, size, mtime FROM watch_files WHERE status = 'done'"

@@ -244,7 +244,7 @@ def _align(batches: Iterator[pa.RecordBatch], params: Params) -> Iterator[pa.Rec
             continue
         c = {name: batch.column(name).to_pylist() for name in batch.schema.names}
         position: dict[int, int] = {}
-        docs = []
+        docs: list[Any] = []
         ids: list[str] = []
         pair_idx = np.empty((batch.num_rows, 2), dtype=np.int64)
         for i in range(batch.num_rows):
@@ -420,7 +420,7 @@ def _with_line_numbers(df: DataFrame) -> DataFrame:
     df = df.withColumn("_pid", F.spark_partition_id()).withColumn(
         "_mid", F.monotonically_increasing_id()
     )
-    counts = dict(df.groupBy("_pid").count().collect())
+    counts: dict[int, int] = dict(df.groupBy("_pid").count().collect())
     offsets, total = {}, 0
     for pid in sorted(counts):
         offsets[pid] = total
@@ -488,7 +488,7 @@ def run_pipeline(
         existing = Path(_local(out))
         if existing.exists() and any(existing.iterdir()) and not overwrite:
             raise UserError(f"{out}: output folder is not empty", hint="pass --overwrite to replace it")
-    report = SparkReport(input=",".join(paths), out=out, master=spark.sparkContext.master)
+    report = SparkReport(input=",".join(paths), out=out, master=str(spark.sparkContext.master))
     n_parts = partitions or max(2, 2 * spark.sparkContext.defaultParallelism)
     work = f"{out}/_work"
     t_all = time.perf_counter()

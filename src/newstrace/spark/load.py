@@ -16,6 +16,12 @@ from newstrace.errors import UserError
 from newstrace.params import DEFAULT_PARAMS, Params
 from newstrace.store import connect, set_meta
 
+
+def _scalar(con: Any, sql: str) -> Any:
+    """The single value of a one-row, one-column query."""
+    return con.execute(sql).fetchall()[0][0]
+
+
 MANIFEST = "_newstrace.json"
 
 #: table -> columns, in the order of ``store.SCHEMA`` (the Parquet folders use the same names).
@@ -80,7 +86,7 @@ def load_parquet(out_dir: str | Path, db_path: str | Path) -> dict[str, int]:
     t0 = time.perf_counter()
     con = connect(db_path)
     try:
-        if con.execute("SELECT count(*) FROM documents").fetchone()[0]:
+        if _scalar(con, "SELECT count(*) FROM documents"):
             raise UserError(
                 f"{db_path}: database already holds documents; load into a new file",
             )
@@ -100,7 +106,7 @@ def load_parquet(out_dir: str | Path, db_path: str | Path) -> dict[str, int]:
                     f"INSERT INTO {table} ({col_list}) SELECT {col_list} "
                     f"FROM read_parquet('{glob}'){order}"
                 )
-                counts[table] = int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+                counts[table] = int(_scalar(con, f"SELECT count(*) FROM {table}"))
             con.execute("DELETE FROM paired")
             con.execute("INSERT INTO paired SELECT doc_key FROM fingerprinted")
             set_meta(con, "index_signature", params.index_signature())
@@ -110,8 +116,8 @@ def load_parquet(out_dir: str | Path, db_path: str | Path) -> dict[str, int]:
         except BaseException:
             con.execute("ROLLBACK")
             raise
-        max_key = con.execute("SELECT coalesce(max(doc_key), 0) FROM documents").fetchone()[0]
-        max_pid = con.execute("SELECT coalesce(max(passage_id), 0) FROM passages").fetchone()[0]
+        max_key = _scalar(con, "SELECT coalesce(max(doc_key), 0) FROM documents")
+        max_pid = _scalar(con, "SELECT coalesce(max(passage_id), 0) FROM passages")
         con.execute(f"CREATE OR REPLACE SEQUENCE doc_key_seq START {int(max_key) + 1}")
         con.execute(f"CREATE OR REPLACE SEQUENCE passage_seq START {int(max_pid) + 1}")
         con.execute("CHECKPOINT")
@@ -143,7 +149,7 @@ def _load_provenance(out: Path, db_path: str | Path) -> dict[str, int]:
             sources[table] = f"read_parquet('{glob}')"
         store_tables(con, sources)  # rows in TABLE_ORDER, as the DuckDB engine stores them
         con.execute("CHECKPOINT")
-        return {t: int(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in TABLE_ORDER}
+        return {t: int(_scalar(con, f"SELECT count(*) FROM {t}")) for t in TABLE_ORDER}
     except Exception as ex:  # a broken Parquet file, a schema mismatch: one line
         raise UserError(f"{out}: cannot load Spark provenance tables ({str(ex).splitlines()[0]})") from None
     finally:
