@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 from conftest import load_corpus
@@ -357,7 +358,7 @@ def test_loosely_similar_sentence_seed_fragments_need_exact_run_evidence() -> No
     summary-shaped fragments (long B span) need more and longer runs."""
     import numpy as np
 
-    from newstrace.align import _SP_MIN_RUNS, _SP_SUMMARY_RUNS, _sp_evidence
+    from newstrace.align import _SP_MIN_RUNS, _SP_QUOTE_RUN, _SP_SUMMARY_RUNS, _sp_evidence
 
     frag = np.array([0, 100, 0, 110, 30], dtype=np.int64)
     summ = np.array([0, 100, 0, 400, 30], dtype=np.int64)
@@ -370,6 +371,9 @@ def test_loosely_similar_sentence_seed_fragments_need_exact_run_evidence() -> No
     assert not _sp_evidence(frag, *runs(_SP_MIN_RUNS - 1, 3), 2.0)
     assert not _sp_evidence(frag, *runs(_SP_MIN_RUNS, 2), 2.0)  # too short
     assert not _sp_evidence(frag, *runs(_SP_MIN_RUNS, 3, b_off=200), 2.0)  # B side outside
+    # whole shared sentences (a quotation both reports carry) are no evidence for the
+    # look-alike sentences beside them
+    assert not _sp_evidence(frag, *runs(_SP_MIN_RUNS, _SP_QUOTE_RUN), 2.0)
     assert not _sp_evidence(summ, *runs(_SP_MIN_RUNS, 3), 2.0)
     assert _sp_evidence(summ, *runs(_SP_SUMMARY_RUNS, 4), 2.0)
 
@@ -391,15 +395,13 @@ SHOP_SHUFFLED = (
 )
 
 
-def test_short_shuffled_passage_found_by_run_clusters_in_sensitive_preset_only() -> None:
+def test_short_shuffled_passage_found_by_run_clusters() -> None:
     """A short passage with its sentences shuffled and words dropped (PAN random
     obfuscation) is below ``min_matched_tokens`` as one chain; the short-fragment rule
-    (``short_min_matched``, on in the --sensitive preset) finds it from several distinct
-    exact runs close together on both sides. Off by default (BASIL same-event news)."""
-    from newstrace.evaluate import sensitive_params
-
-    assert align_texts(SHOP_SHUFFLED, SHOP_SOURCE) == []
-    sens = sensitive_params()
+    (``short_min_matched``, on by default, guarded by ``topic_contrast``) finds it from
+    several distinct exact runs close together on both sides."""
+    assert len(align_texts(SHOP_SHUFFLED, SHOP_SOURCE)) == 1
+    sens = DEFAULT_PARAMS
     assert sens.short_min_matched > 0
     runs_only = sens.with_overrides(sentence_seeds=False)  # the sentence seeds find it too
     assert align_texts(SHOP_SHUFFLED, SHOP_SOURCE, runs_only.with_overrides(short_min_matched=0)) == []
@@ -427,3 +429,38 @@ def test_run_clusters_count_a_repeated_phrase_once() -> None:
     far = rb.copy()
     far[3:] += 500  # half the runs far away in B: two clusters of 3
     assert _run_clusters(ids, ra, far, rl, 9, 5).shape[0] == 0
+
+
+def test_range_cos_counts_content_words_inside_the_ranges() -> None:
+    import numpy as np
+
+    from newstrace.align import _range_cos, _topic_filter, seed_index
+
+    a_ids = np.array([1, 2, 3, 4, 5, 6], dtype=np.int64)
+    b_ids = np.array([9, 1, 2, 3, 8, 8], dtype=np.int64)
+    stop = np.zeros(6, dtype=np.uint8)
+    a_uv, a_up, _, _ = seed_index(a_ids, stop)
+    b_uv, b_up, _, _ = seed_index(b_ids, stop)
+    assert _range_cos(a_uv, a_up, b_uv, b_up, 0, 3, 1, 4) == pytest.approx(1.0)
+    assert _range_cos(a_uv, a_up, b_uv, b_up, 3, 6, 1, 4) == 0.0
+    whole = _range_cos(a_uv, a_up, b_uv, b_up, 0, 6, 0, 6)
+    assert whole == pytest.approx(3 / np.sqrt(6 * 8))  # B: 9, 1, 2, 3, 8 x 2
+    rows = np.array([[0, 3, 1, 4, 3], [3, 6, 4, 6, 0]], dtype=np.int64)
+    kept = _topic_filter(rows, a_uv, a_up, b_uv, b_up, whole + 0.12)
+    assert kept.tolist() == [[0, 3, 1, 4, 3]]
+
+
+_BASIL = Path(__file__).resolve().parents[2] / "shared" / "data" / "basil.jsonl.gz"
+
+
+@pytest.mark.skipif(not _BASIL.is_file(), reason=f"{_BASIL} absent (BASIL same-event news)")
+def test_topic_contrast_keeps_same_event_news_apart_with_the_lax_stages_on() -> None:
+    """The lax stages are on by default; without their topic test (``--sensitive``)
+    independent reports of one event come out as passages in many more pairs."""
+    from newstrace.evaluate import run_basil, sensitive_params
+
+    guarded = run_basil(_BASIL, limit=40)
+    bare = run_basil(_BASIL, params=sensitive_params(), limit=40)
+    assert DEFAULT_PARAMS.topic_contrast > 0 and sensitive_params().topic_contrast == 0
+    assert guarded.pairs_called_derived == 0
+    assert bare.pairs_with_unquoted > guarded.pairs_with_unquoted + 5

@@ -310,8 +310,9 @@ def test_sensitive_preset_switches_on_the_lax_sentence_seed_stage() -> None:
     from newstrace.params import DEFAULT_PARAMS
 
     p = sensitive_params()
-    assert p.sentence_seeds and p.sp_min_cos < DEFAULT_PARAMS.sp_min_cos
-    assert p.sp_min_dice < DEFAULT_PARAMS.sp_min_dice and p.sp_summary_gap > 0
+    assert p.sentence_seeds and p.sp_min_cos <= 0.33 and p.sp_min_dice <= 0.33
+    assert p.sp_summary_gap > 0 and p.short_min_matched > 0
+    assert p.topic_contrast == 0 < DEFAULT_PARAMS.topic_contrast  # the lax stages, unguarded
     assert {k: getattr(p, k) for k in SENSITIVE_OVERRIDES} == SENSITIVE_OVERRIDES
     # everything else stays as given
     base = DEFAULT_PARAMS.with_overrides(min_matched_tokens=20)

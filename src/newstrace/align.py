@@ -21,7 +21,7 @@ Seed, chain, merge, filter -- all on token ids, in a compiled (numba) loop:
    passage is aligned again with the relaxed thresholds (hysteresis). This is what keeps articles about
    the same event, written independently, apart: they share names and short
    phrases, not dense runs of text.
-5b. **Short fragments** (``short_min_matched``, off by default; on in ``--sensitive``):
+5b. **Short fragments** (``short_min_matched``; topic-tested, see 6c):
    exact runs of 3+ tokens are clustered order-free by gaps (``_run_clusters``,
    ``_SHORT_GAP`` tokens); ``short_min_runs`` distinct runs matching
    ``short_min_matched`` tokens make a passage (PAN random obfuscation: short
@@ -47,8 +47,13 @@ Seed, chain, merge, filter -- all on token ids, in a compiled (numba) loop:
    A fragment of loosely similar seeds (mean cosine < ``_SP_EVIDENT_COS``) must also
    hold a few exact runs inside it on both sides (``_sp_evidence``): pages on one
    topic have look-alike sentences, reused text keeps some phrases verbatim.
-   Strict by default (same-event news paraphrases too); the ``--sensitive`` preset of
-   ``newstrace eval pan`` uses the paper's lax thresholds.
+   The paper's lax thresholds (cosine and Dice 0.33), topic-tested (6c).
+6c. **Topic test** (``topic_contrast``): a sentence-seed or short fragment passes only
+   when the cosine of its two spans' content-word counts exceeds the cosine of the two
+   whole documents by ``topic_contrast``. Reused text is more alike than the documents
+   it sits in (PAN: a passage planted in another page); independent reports of one
+   event share names, numbers and topic words all through, so their look-alike
+   sentences do not stand out (BASIL). ``--sensitive`` switches the test off.
 7. **Union and overlap filter**: passages that overlap (or touch, in the same
    order) on both sides are merged, unless that grows one side only; a passage
    lying mostly inside a stronger one on either side is dropped (a repeated
@@ -549,6 +554,7 @@ _SP_RUN_TOKENS = 3  # ...runs this long (inside the fragment on both sides)...
 _SP_MIN_RUNS = 2  # ...at least this many: reuse leaves verbatim traces, topic similarity does not
 _SP_SUMMARY_RUN_TOKENS = 4  # summary-shaped fragments (a long B span): runs this long...
 _SP_SUMMARY_RUNS = 3  # ...at least this many
+_SP_QUOTE_RUN = 12  # runs this long are whole shared sentences: no evidence for a loose fragment
 
 
 @nb.njit(cache=True, nogil=True)
@@ -560,7 +566,9 @@ def _sp_evidence(row: np.ndarray, run_a: np.ndarray, run_b: np.ndarray,
     but rarely the same phrase word for word; reused text, however reworded,
     keeps a few such runs (names, numbers, untouched clauses). A summary-shaped
     fragment (B span ``ratio`` times A's) offers more room for chance runs: it
-    needs ``_SP_SUMMARY_RUNS`` of ``_SP_SUMMARY_RUN_TOKENS``.
+    needs ``_SP_SUMMARY_RUNS`` of ``_SP_SUMMARY_RUN_TOKENS``. A run of
+    ``_SP_QUOTE_RUN`` tokens or more (a whole quoted sentence, which two reports of one
+    event may both carry) is no evidence for the look-alike sentences around it.
     """
     min_len = _SP_RUN_TOKENS
     need = _SP_MIN_RUNS
@@ -571,7 +579,7 @@ def _sp_evidence(row: np.ndarray, run_a: np.ndarray, run_b: np.ndarray,
         return True
     cnt = 0
     for t in range(run_a.shape[0]):
-        if (run_len[t] >= min_len and run_a[t] >= row[0] and run_a[t] + run_len[t] <= row[1]
+        if (min_len <= run_len[t] < _SP_QUOTE_RUN and run_a[t] >= row[0] and run_a[t] + run_len[t] <= row[1]
                 and run_b[t] >= row[2] and run_b[t] + run_len[t] <= row[3]):
             cnt += 1
             if cnt >= need:
@@ -763,6 +771,54 @@ def _sp_passages(
                 continue  # loosely similar sentences without a verbatim trace: topic
             no += 1
     return out[:no]
+
+
+@nb.njit(cache=True, nogil=True)
+def _range_cos(a_uv: np.ndarray, a_up: np.ndarray, b_uv: np.ndarray, b_up: np.ndarray,
+               a0: int, a1: int, b0: int, b1: int) -> float:
+    """Cosine of the content-word counts of tokens ``[a0, a1)`` of A and ``[b0, b1)`` of B
+    (``*_uv``/``*_up``: the sorted content-word keys and positions of ``seed_index``)."""
+    dot = 0.0
+    sa = 0.0
+    sb = 0.0
+    x = 0
+    y = 0
+    na = a_uv.shape[0]
+    nb_ = b_uv.shape[0]
+    while x < na or y < nb_:
+        if y >= nb_ or (x < na and a_uv[x] < b_uv[y]):
+            v = a_uv[x]
+        else:
+            v = b_uv[y]
+        ca = 0
+        while x < na and a_uv[x] == v:
+            if a0 <= a_up[x] < a1:
+                ca += 1
+            x += 1
+        cb = 0
+        while y < nb_ and b_uv[y] == v:
+            if b0 <= b_up[y] < b1:
+                cb += 1
+            y += 1
+        dot += ca * cb
+        sa += ca * ca
+        sb += cb * cb
+    if sa == 0 or sb == 0:
+        return 0.0
+    return dot / np.sqrt(sa * sb)
+
+
+@nb.njit(cache=True, nogil=True)
+def _topic_filter(rows: np.ndarray, a_uv: np.ndarray, a_up: np.ndarray, b_uv: np.ndarray,
+                  b_up: np.ndarray, least: float) -> np.ndarray:
+    """Rows whose spans' content-word cosine is at least ``least`` (``topic_contrast``:
+    the documents' own cosine plus a margin). Two reports of one event share names,
+    numbers and topic words all through; a reused passage is alike beyond that."""
+    keep = np.ones(rows.shape[0], dtype=np.bool_)
+    for x in range(rows.shape[0]):
+        if _range_cos(a_uv, a_up, b_uv, b_up, rows[x, 0], rows[x, 1], rows[x, 2], rows[x, 3]) < least:
+            keep[x] = False
+    return rows[keep]
 
 
 _SHORT_GAP = 30  # short-fragment stage: exact runs this many tokens apart (either side) split
@@ -1234,6 +1290,7 @@ K_SP_MIN_TOKENS = 20
 K_SP_COVER = 21
 K_SHORT_MIN_MATCHED = 22
 K_SHORT_MIN_RUNS = 23
+K_TOPIC_CONTRAST = 24
 
 
 def knobs(params: Params = DEFAULT_PARAMS) -> np.ndarray:
@@ -1264,6 +1321,7 @@ def knobs(params: Params = DEFAULT_PARAMS) -> np.ndarray:
             params.sp_min_cover,
             params.short_min_matched,
             params.short_min_runs,
+            params.topic_contrast,
         ],
         dtype=np.float64,
     )
@@ -1360,6 +1418,7 @@ def _align_core(
     sp_cover = knobs[K_SP_COVER]
     short_min_matched = int(knobs[K_SHORT_MIN_MATCHED])
     short_min_runs = int(knobs[K_SHORT_MIN_RUNS])
+    topic_contrast = knobs[K_TOPIC_CONTRAST]
     sparse_density = knobs[K_RELAX_DENSITY]
     na = a_ids.shape[0]
     nbt = b_ids.shape[0]
@@ -1424,6 +1483,10 @@ def _align_core(
         sp_rows = _sp_passages(bnd_a, bnd_b, spa, spb, spc, spd, scos, sp_cos, sp_dice, sp_gap,
                                sp_summary_gap, summary_ratio, sp_min_tokens, sp_cover,
                                run_a, run_b, run_len)
+    doc_cos = 0.0
+    if topic_contrast > 0:
+        doc_cos = _range_cos(a_uv, a_up, b_uv, b_up, 0, na, 0, nbt)
+        sp_rows = _topic_filter(sp_rows, a_uv, a_up, b_uv, b_up, doc_cos + topic_contrast)
     # 3. chaining DP over runs sorted by (a, b)
     order = np.argsort(run_a * (nbt + 1) + run_b, kind="mergesort")
     ra = run_a[order]
@@ -1594,6 +1657,8 @@ def _align_core(
                         or (cand[x, 2] < out[y, 3] and out[y, 2] < cand[x, 3])):
                     keep_short[x] = False
         short_rows = cand[keep_short]
+        if topic_contrast > 0:
+            short_rows = _topic_filter(short_rows, a_uv, a_up, b_uv, b_up, doc_cos + topic_contrast)
     both = np.empty((no + sent_rows.shape[0] + short_rows.shape[0], 5), dtype=np.int64)
     both[:no] = out[:no]
     both[no:no + sent_rows.shape[0]] = sent_rows

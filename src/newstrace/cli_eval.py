@@ -61,8 +61,9 @@ def eval_pan(
         bool,
         typer.Option(
             "--sensitive",
-            help="Recall-oriented preset: the lax sentence-seed stage (more reworded text "
-            "found; also more same-event paraphrase between independent articles).",
+            help="Recall-oriented preset: the lax stages without their topic test "
+            "(topic_contrast 0: a little more reworded text found, and much more "
+            "same-event paraphrase between independent articles).",
         ),
     ] = False,
     no_join: Annotated[

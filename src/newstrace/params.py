@@ -66,28 +66,35 @@ class Params:
     sentence_seeds: bool = True
     """Sentence-seed stage (after Sanchez-Perez, Gelbukh & Sidorov, PAN 2014): sentence
     pairs with cosine >= ``sp_min_cos`` and weighted Dice >= ``sp_min_dice`` are seeds,
-    clustered by sentence gaps into passages. The defaults are strict (same-event news
-    stays apart); ``newstrace eval pan --sensitive`` uses the paper's lax thresholds."""
-    sp_min_cos: float = 0.6
-    """Sentence-seed stage: least cosine of a seed sentence pair (the paper: 0.33)."""
-    sp_min_dice: float = 0.6
+    clustered by sentence gaps into passages, with the paper's lax thresholds; same-event
+    news stays apart through ``topic_contrast``."""
+    sp_min_cos: float = 0.33
+    """Sentence-seed stage: least cosine of a seed sentence pair (the paper's 0.33; guarded
+    by ``topic_contrast``)."""
+    sp_min_dice: float = 0.33
     """Sentence-seed stage: least weighted Dice of a seed sentence pair (the paper: 0.33)."""
     sp_max_gap: int = 4
     """Sentence-seed stage: seeds more than this many sentences apart (either side) split."""
-    sp_summary_gap: int = 0
+    sp_summary_gap: int = 40
     """Sentence-seed stage, summary mode: this larger sentence gap on the B side, for
     fragments whose B span is ``summary_ratio`` times their A span (0: no summary mode)."""
-    sp_min_tokens: int = 40
+    sp_min_tokens: int = 30
     """Sentence-seed stage: least length of a fragment (tokens, each side)."""
     sp_min_cover: float = 0.5
     """Sentence-seed stage: least share of a fragment's sentences holding a seed (each
     side; A only for summary-shaped fragments)."""
-    short_min_matched: int = 0
+    short_min_matched: int = 14
     """Short-fragment rule: an exact-run passage matching fewer than ``min_matched_tokens``
     but at least this many tokens still passes when it holds ``short_min_runs`` exact
-    runs of 3+ tokens (0: off; the ``--sensitive`` preset turns it on)."""
-    short_min_runs: int = 3
+    runs of 3+ tokens (0: off)."""
+    short_min_runs: int = 5
     """See ``short_min_matched``."""
+    topic_contrast: float = 0.12
+    """Topic test for the lax stages (sentence-seed fragments, short fragments): a
+    fragment passes only when the cosine of its content words (both spans) exceeds
+    the cosine of the two whole documents by this much. Reuse makes a passage more
+    alike than the documents are; independent reports of one event are alike
+    throughout (0: off)."""
 
     # -- trace / provenance --
     max_trace_candidates: int = 50
