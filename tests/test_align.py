@@ -464,3 +464,77 @@ def test_topic_contrast_keeps_same_event_news_apart_with_the_lax_stages_on() -> 
     assert DEFAULT_PARAMS.topic_contrast > 0 and sensitive_params().topic_contrast == 0
     assert guarded.pairs_called_derived == 0
     assert bare.pairs_with_unquoted > guarded.pairs_with_unquoted + 5
+
+
+# -- bag extension (reordered text at a passage's edge) -----------------------------------
+
+
+def _bag_knobs(**over: float):
+    from newstrace import align
+
+    k = align.knobs(DEFAULT_PARAMS.with_overrides(bag_extend_density=0.5))  # --sensitive
+    for name, v in over.items():
+        k[getattr(align, name)] = v
+    return k
+
+
+def _ids(tokens: list[int], starts: tuple[int, ...] = ()):
+    import numpy as np
+
+    ids = np.array(tokens, dtype=np.int64)
+    flags = np.zeros(len(tokens), dtype=np.uint8)
+    for s in (0, *starts):
+        flags[s] |= 2  # sentence start
+    return ids, flags
+
+
+def test_bag_extension_takes_in_moved_clauses_but_not_unrelated_neighbours() -> None:
+    """A moved clause lies inside A's span but just before B's: B grows over it, no further."""
+    import numpy as np
+
+    from newstrace.align import _bag_extend
+
+    p = list(range(1, 21))  # the passage, found on both sides
+    m = [31, 32, 33, 34, 35]  # a clause: moved to after the passage in A, shuffled
+    a_ids, a_flags = _ids([900, 901, 902, 903, 904] + p + [33, 31, 35, 32, 34] + [905, 906, 907])
+    b_ids, b_flags = _ids([800, 801, 802, 803, 804] + m + p + [805, 806], starts=(5, 10))
+    row = np.array([[5, 30, 10, 30, 20]], dtype=np.int64)
+    k = _bag_knobs()
+    out = _bag_extend(row, a_ids, a_flags, b_ids, b_flags, k, 4)
+    assert out[0, :4].tolist() == [5, 30, 5, 30]  # B now starts at the moved clause
+    # off: unchanged
+    assert _bag_extend(row, a_ids, a_flags, b_ids, b_flags, _bag_knobs(K_BAG_DENSITY=0.0),
+                       4).tolist() == row.tolist()
+    # unrelated text before B's span, or text repeating words the passage already
+    # matched (topic words), is not absorbed
+    for before in ([700, 701, 702, 703, 704], [1, 2, 700, 3, 4]):
+        b2_ids, b2_flags = _ids([800, 801, 802, 803, 804] + before + p + [805, 806], starts=(5, 10))
+        assert _bag_extend(row, a_ids, a_flags, b2_ids, b2_flags, k, 4).tolist() == row.tolist()
+    # never into a neighbouring passage
+    two = np.array([[5, 30, 10, 30, 20], [0, 5, 7, 10, 3]], dtype=np.int64)
+    out = _bag_extend(two, a_ids, a_flags, b_ids, b_flags, k, 4)
+    assert out[0, 2] >= 10 or out[0, 2] >= two[1, 3]
+
+
+def test_reordered_clauses_at_a_passage_edge_are_covered_on_both_sides() -> None:
+    """End to end: B's first sentence reappears inside A's passage, reworded and moved."""
+    from newstrace import align
+    from newstrace.tokens import tokenize_text
+
+    lead = "The harbour authority confirmed that three cargo cranes collapsed in Sunday's storm."
+    moved = "Three cargo cranes collapsed in the storm, the harbour authority confirmed."
+    a = ("Stock markets in Asia closed higher on Monday after a quiet session. "
+         + " ".join(SEED_SRC[:2]) + " " + moved + " " + " ".join(SEED_SRC[2:4])
+         + " Tennis fans queued overnight for the final.")
+    b = ("Our weekly gardening column returns next month with tips on roses. " + lead + " "
+         + " ".join(SEED_SRC[:4]) + " The museum reopens its east wing after renovation.")
+    ta, tb = tokenize_text(a), tokenize_text(b)
+    old = align.align_token_ids(ta.ids, ta.stop, tb.ids, tb.stop, _bag_knobs(K_BAG_DENSITY=0.0))
+    new = align.align_token_ids(ta.ids, ta.stop, tb.ids, tb.stop, _bag_knobs())
+    lead_start = b.index(lead)
+    [po] = align.rows_to_passages(old, ta, tb)
+    [pn] = align.rows_to_passages(new, ta, tb)
+    assert po.b_start > lead_start  # before: B's moved sentence left out
+    assert pn.b_start == lead_start  # now: in
+    assert "gardening" not in b[pn.b_start:pn.b_end] and "museum" not in b[pn.b_start:pn.b_end]
+    assert "Tennis" not in a[pn.a_start:pn.a_end] and "Asia" not in a[pn.a_start:pn.a_end]

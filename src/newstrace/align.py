@@ -74,6 +74,14 @@ Seed, chain, merge, filter -- all on token ids, in a compiled (numba) loop:
    Two neighbouring long dense copies (``_dense_copy``) are never one summary: they
    are two passages copied from two places of B.
 
+9. **Bag extension** (``bag_extend_density``, ``_bag_extend``): each side of every
+   final passage grows outward over text whose content words the other side's span
+   still lacks (multiset difference; order-free: clauses moved across sentences),
+   while dense enough, never into another passage; a non-dense side cut inside a
+   sentence then takes the rest of it when its words occur in the other span. Off by
+   default (on news it also grows shared quotations over the attribution and
+   paraphrase around them); on in ``--sensitive``.
+
 The work per pair is roughly linear in the number of seeds (bounded by the
 occurrence cap), not quadratic in document length.
 """
@@ -1264,6 +1272,304 @@ def _weak_edge(ra: np.ndarray, rb: np.ndarray, rl: np.ndarray, edge: int, inner:
     return gap >= rl[edge] + 2
 
 
+_BAG_GAP = 6  # bag extension: a stretch of this many unmatched content words ends it
+_BAG_MIN_HITS = 2  # ...an extension holds at least this many matched content words
+_BAG_CAP = 1.0  # ...and grows a side by at most this times the passage's longer side
+_BAG_NEUTRAL = 0.5  # a word of the other span already matched counts this much of a hit
+_BAG_COMPLETE = 20  # a side cut inside a sentence takes the rest of it when this short...
+_BAG_COMPLETE_SHARE = 0.4  # ...and this share of its content words occur in the other span
+_BAG_ROUNDS = 2  # rounds of (B from A, A from B): each changes the other side's bag
+
+
+@nb.njit(cache=True, nogil=True)
+def _residual_bag(o_ids: np.ndarray, o_flags: np.ndarray, o0: int, o1: int,
+                  s_ids: np.ndarray, s_flags: np.ndarray, s0: int, s1: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Content words of the other side's span, with how many of each its own span lacks.
+
+    Returns ``(vals, left, total)``: sorted distinct content ids of ``o_ids[o0:o1]``,
+    per id the count not matched by the same id in ``s_ids[s0:s1]`` (a multiset
+    difference: words the side's missing text should hold), and the count in the span.
+    """
+    n = 0
+    for i in range(o0, o1):
+        if (o_flags[i] & 1) == 0:
+            n += 1
+    ov = np.empty(n, dtype=np.int64)
+    n = 0
+    for i in range(o0, o1):
+        if (o_flags[i] & 1) == 0:
+            ov[n] = o_ids[i]
+            n += 1
+    ov.sort()
+    vals = np.empty(n, dtype=np.int64)
+    total = np.zeros(n, dtype=np.int64)
+    m = 0
+    for t in range(n):
+        if m == 0 or vals[m - 1] != ov[t]:
+            vals[m] = ov[t]
+            m += 1
+        total[m - 1] += 1
+    vals = vals[:m]
+    total = total[:m]
+    left = total.copy()
+    for i in range(s0, s1):
+        if (s_flags[i] & 1) == 0:
+            k = np.searchsorted(vals, s_ids[i])
+            if k < m and vals[k] == s_ids[i] and left[k] > 0:
+                left[k] -= 1
+    return vals, left, total
+
+
+@nb.njit(cache=True, nogil=True)
+def _bag_scan(s_ids: np.ndarray, s_flags: np.ndarray, start: int, limit: int, step: int,
+              vals: np.ndarray, left: np.ndarray, density: float, gap: int,
+              min_hits: int, neutral_w: float) -> tuple[int, int]:
+    """Scan from ``start`` towards ``limit`` (``step`` +1 or -1) over the side's text.
+
+    A content word still in the residual bag is a hit (consumed); one of the other
+    span's words already matched is neutral; any other content word is a miss.
+    Returns the furthest edge (exclusive when forward, inclusive when backward)
+    where ``_BAG_MIN_HITS`` hits make at least ``density`` of the scanned content
+    words, with no ``_BAG_GAP`` misses in a row before it, and its hit count.
+    """
+    lf = left.copy()
+    m = vals.shape[0]
+    hits = 0
+    neutral = 0
+    seg_w = 0.0
+    seg_seen = 0
+    seen = 0
+    miss_run = 0
+    best = start
+    best_hits = 0
+    p = start if step > 0 else start - 1
+    while (step > 0 and p < limit) or (step < 0 and p >= limit):
+        if (s_flags[p] & 1) == 0:
+            v = s_ids[p]
+            k = np.searchsorted(vals, v)
+            if k < m and vals[k] == v:
+                seen += 1
+                seg_seen += 1
+                if lf[k] > 0:
+                    lf[k] -= 1
+                    hits += 1
+                    seg_w += 1.0
+                    miss_run = 0
+                else:
+                    neutral += 1
+                    seg_w += neutral_w
+                # the whole extension, and the stretch since the last accepted edge,
+                # must be dense: one lucky word after a few misses does not count
+                if (hits >= min_hits and hits + neutral_w * neutral >= density * seen
+                        and seg_w >= density * seg_seen):
+                    best = p + 1 if step > 0 else p
+                    best_hits = hits
+                    seg_w = 0.0
+                    seg_seen = 0
+            else:
+                seen += 1
+                seg_seen += 1
+                miss_run += 1
+                if miss_run >= gap:
+                    break
+        p += step
+    return best, best_hits
+
+
+@nb.njit(cache=True, nogil=True)
+def _bag_extend(rows: np.ndarray, a_ids: np.ndarray, a_flags: np.ndarray, b_ids: np.ndarray,
+                b_flags: np.ndarray, knobs: np.ndarray, snap: int) -> np.ndarray:
+    """Grow each passage's sides over reordered text whose words the other side holds.
+
+    PAN's random obfuscation (and an aggregator rearranging clauses) moves words
+    across clause and sentence borders: a passage found on both sides may cover
+    all of its text on one side but only part on the other, where the moved
+    clauses lie just outside the span. Each side is extended outward (before its
+    start, after its end) over text whose content words are still *unmatched* in
+    the other side's span (a multiset difference, so topic words the passage
+    already accounts for do not count), while ``density`` of its content words are
+    such hits (``_BAG_MIN_HITS`` at least) and no ``_BAG_GAP`` misses come in a
+    row; at most ``_BAG_CAP`` times the passage's longer side, never into another
+    passage, then out to a sentence edge within ``snap`` tokens. Both sides are
+    grown in turn, ``_BAG_ROUNDS`` times (growing one side changes the other's bag).
+    A word of the other span already matched counts ``_BAG_NEUTRAL`` of a hit, and
+    the stretch since the last accepted edge must be dense too (one lucky topic
+    word after misses does not move the edge). A copy matched word for word leaves
+    no residual: it does not grow. Then ``_complete_sentences`` (not for dense copies).
+    """
+    n = rows.shape[0]
+    density = knobs[K_BAG_DENSITY]
+    if n == 0 or density <= 0:
+        return rows
+    gap = int(knobs[K_BAG_GAP])
+    min_hits = int(knobs[K_BAG_MIN_HITS])
+    cap_ratio = knobs[K_BAG_CAP]
+    rounds = int(knobs[K_BAG_ROUNDS])
+    neutral_w = knobs[K_BAG_NEUTRAL]
+    complete = int(knobs[K_BAG_COMPLETE])
+    complete_share = knobs[K_BAG_COMPLETE_SHARE]
+    r = rows.copy()
+    na = a_ids.shape[0]
+    nbt = b_ids.shape[0]
+    for _ in range(rounds):
+        grown = False
+        for x in range(n):
+            for side in range(2):
+                # side 0: grow B with A's residual bag; side 1: grow A with B's
+                if side == 0:
+                    s_ids, s_flags, o_ids, o_flags = b_ids, b_flags, a_ids, a_flags
+                    sc, oc, ns = 2, 0, nbt
+                else:
+                    s_ids, s_flags, o_ids, o_flags = a_ids, a_flags, b_ids, b_flags
+                    sc, oc, ns = 0, 2, na
+                s0 = r[x, sc]
+                s1 = r[x, sc + 1]
+                vals, left, _total = _residual_bag(o_ids, o_flags, r[x, oc], r[x, oc + 1],
+                                                   s_ids, s_flags, s0, s1)
+                rest = 0
+                for k in range(left.shape[0]):
+                    rest += left[k]
+                if rest < min_hits:
+                    continue
+                cap = int(cap_ratio * max(s1 - s0, r[x, oc + 1] - r[x, oc]))
+                hi_lim = min(ns, s1 + cap)
+                lo_lim = max(0, s0 - cap)
+                for z in range(n):
+                    if z == x:
+                        continue
+                    if r[z, sc + 1] > s1:
+                        hi_lim = min(hi_lim, max(s1, r[z, sc]))
+                    if r[z, sc] < s0:
+                        lo_lim = max(lo_lim, min(s0, r[z, sc + 1]))
+                # scan both ways on the full bag; the stronger extension takes its
+                # words first, the other direction is scanned again with the rest
+                ef, hf = _bag_scan(s_ids, s_flags, s1, hi_lim, 1, vals, left, density, gap, min_hits, neutral_w)
+                eb, hb = _bag_scan(s_ids, s_flags, s0, lo_lim, -1, vals, left, density, gap, min_hits, neutral_w)
+                if hf == 0 and hb == 0:
+                    continue
+                first_fwd = hf >= hb
+                for t in range(2):
+                    fwd = first_fwd if t == 0 else not first_fwd
+                    if t == 1:
+                        if fwd:
+                            ef, hf = _bag_scan(s_ids, s_flags, s1, hi_lim, 1, vals, left, density,
+                                               gap, min_hits, neutral_w)
+                        else:
+                            eb, hb = _bag_scan(s_ids, s_flags, s0, lo_lim, -1, vals, left, density,
+                                               gap, min_hits, neutral_w)
+                    if fwd:
+                        if hf == 0:
+                            continue
+                        _bag_consume(s_ids, s_flags, s1, ef, vals, left)
+                        e = ef
+                        q = e
+                        while q < hi_lim and q - e < snap and (s_flags[q] & 2) == 0:
+                            q += 1
+                        if q - e < snap and (q == ns or (q < hi_lim and (s_flags[q] & 2) != 0)):
+                            e = q
+                        r[x, sc + 1] = e
+                        r[x, 4] += hf
+                        grown = True
+                    else:
+                        if hb == 0:
+                            continue
+                        _bag_consume(s_ids, s_flags, eb, s0, vals, left)
+                        e = eb
+                        q = e
+                        while q > lo_lim and e - q < snap and (s_flags[q] & 2) == 0:
+                            q -= 1
+                        if e - q < snap and (s_flags[q] & 2) != 0:
+                            e = q
+                        r[x, sc] = e
+                        r[x, 4] += hb
+                        grown = True
+        if not grown:
+            break
+    if complete > 0:
+        _complete_sentences(r, a_ids, a_flags, b_ids, b_flags, complete, complete_share)
+    return r
+
+
+@nb.njit(cache=True, nogil=True)
+def _piece_share(s_ids: np.ndarray, s_flags: np.ndarray, lo: int, hi: int,
+                 vals: np.ndarray) -> float:
+    """Share of the content words of ``s_ids[lo:hi]`` found in ``vals`` (1 when none)."""
+    c = 0
+    h = 0
+    m = vals.shape[0]
+    for p in range(lo, hi):
+        if (s_flags[p] & 1) == 0:
+            c += 1
+            k = np.searchsorted(vals, s_ids[p])
+            if k < m and vals[k] == s_ids[p]:
+                h += 1
+    return 1.0 if c == 0 else h / c
+
+
+@nb.njit(cache=True, nogil=True)
+def _complete_sentences(r: np.ndarray, a_ids: np.ndarray, a_flags: np.ndarray,
+                        b_ids: np.ndarray, b_flags: np.ndarray, complete: int,
+                        share: float) -> None:
+    """Out to the sentence edges: a side cut inside a sentence takes the rest of it.
+
+    The piece between a passage edge and the sentence edge (at most ``complete``
+    tokens, never into another passage) joins when ``share`` of its content words
+    occur in the other side's span: a reordered clause, or a reworded sentence
+    end, whose words the passage's other side holds.
+    """
+    n = r.shape[0]
+    na = a_ids.shape[0]
+    nbt = b_ids.shape[0]
+    for x in range(n):
+        if r[x, 4] >= _EXT_MAX_DENSITY * min(r[x, 1] - r[x, 0], r[x, 3] - r[x, 2]):
+            continue  # a dense copy (verbatim text, a quotation) ends where it ends
+        for side in range(2):
+            if side == 0:
+                s_ids, s_flags, o_ids, o_flags = b_ids, b_flags, a_ids, a_flags
+                sc, oc, ns = 2, 0, nbt
+            else:
+                s_ids, s_flags, o_ids, o_flags = a_ids, a_flags, b_ids, b_flags
+                sc, oc, ns = 0, 2, na
+            vals, _left, _total = _residual_bag(o_ids, o_flags, r[x, oc], r[x, oc + 1],
+                                                s_ids, s_flags, 0, 0)
+            s0 = r[x, sc]
+            s1 = r[x, sc + 1]
+            hi_lim = min(ns, s1 + complete)
+            lo_lim = max(0, s0 - complete)
+            for z in range(n):
+                if z == x:
+                    continue
+                if r[z, sc + 1] > s1:
+                    hi_lim = min(hi_lim, max(s1, r[z, sc]))
+                if r[z, sc] < s0:
+                    lo_lim = max(lo_lim, min(s0, r[z, sc + 1]))
+            q = s1
+            while q < hi_lim and (s_flags[q] & 2) == 0:
+                q += 1
+            if q > s1 and (q == ns or (q < ns and (s_flags[q] & 2) != 0)):
+                if _piece_share(s_ids, s_flags, s1, q, vals) >= share:
+                    r[x, sc + 1] = q
+            q = s0
+            while q > lo_lim and (s_flags[q] & 2) == 0:
+                q -= 1
+            if q < s0 and (s_flags[q] & 2) != 0:
+                if _piece_share(s_ids, s_flags, q, s0, vals) >= share:
+                    r[x, sc] = q
+
+
+@nb.njit(cache=True, nogil=True)
+def _bag_consume(s_ids: np.ndarray, s_flags: np.ndarray, lo: int, hi: int,
+                 vals: np.ndarray, left: np.ndarray) -> None:
+    """Take the words of ``s_ids[lo:hi]`` out of the residual bag."""
+    m = vals.shape[0]
+    for p in range(lo, hi):
+        if (s_flags[p] & 1) == 0:
+            k = np.searchsorted(vals, s_ids[p])
+            if k < m and vals[k] == s_ids[p] and left[k] > 0:
+                left[k] -= 1
+
+
 #: The aligner's settings travel to the compiled functions as one float64 array
 #: (:func:`knobs`), read at these positions.
 K_MAX_OCC = 0
@@ -1291,6 +1597,14 @@ K_SP_COVER = 21
 K_SHORT_MIN_MATCHED = 22
 K_SHORT_MIN_RUNS = 23
 K_TOPIC_CONTRAST = 24
+K_BAG_DENSITY = 25
+K_BAG_GAP = 26
+K_BAG_MIN_HITS = 27
+K_BAG_CAP = 28
+K_BAG_ROUNDS = 29
+K_BAG_NEUTRAL = 30
+K_BAG_COMPLETE = 31
+K_BAG_COMPLETE_SHARE = 32
 
 
 def knobs(params: Params = DEFAULT_PARAMS) -> np.ndarray:
@@ -1322,6 +1636,14 @@ def knobs(params: Params = DEFAULT_PARAMS) -> np.ndarray:
             params.short_min_matched,
             params.short_min_runs,
             params.topic_contrast,
+            params.bag_extend_density,
+            _BAG_GAP,
+            _BAG_MIN_HITS,
+            _BAG_CAP,
+            _BAG_ROUNDS,
+            _BAG_NEUTRAL,
+            _BAG_COMPLETE,
+            _BAG_COMPLETE_SHARE,
         ],
         dtype=np.float64,
     )
@@ -1581,8 +1903,9 @@ def _align_core(
         sent_rows = _sp_admit(sent_rows, sp_rows, summary_ratio)
         sent_rows = _extend_rows(_union_overlapping(sent_rows), sid_a, bnd_a, sid_b, bnd_b, spa, spb,
                                  spc, spd, _EXT_SHARED, _EXT_DICE, _EXT_LICENSE * min_matched)
-        return _merge_summaries(_union_overlapping(sent_rows), summary_gap, summary_ratio,
-                            2 * min_matched, nbt)
+        return _bag_extend(_merge_summaries(_union_overlapping(sent_rows), summary_gap,
+                                            summary_ratio, 2 * min_matched, nbt),
+                           a_ids, a_flags, b_ids, b_flags, knobs, snap)
     chains = chains[:nc]
     chain_runs = chain_runs[:nc]
     # 4. merge chains that follow each other on both sides (one pass in A order).
@@ -1666,8 +1989,9 @@ def _align_core(
     both = _sp_admit(both, sp_rows, summary_ratio)
     both = _extend_rows(_union_overlapping(both), sid_a, bnd_a, sid_b, bnd_b, spa, spb, spc, spd,
                         _EXT_SHARED, _EXT_DICE, _EXT_LICENSE * min_matched)
-    return _merge_summaries(_union_overlapping(both), summary_gap, summary_ratio,
-                            2 * min_matched, nbt)
+    return _bag_extend(_merge_summaries(_union_overlapping(both), summary_gap, summary_ratio,
+                                        2 * min_matched, nbt),
+                       a_ids, a_flags, b_ids, b_flags, knobs, snap)
 
 
 def align_tokens(
