@@ -270,6 +270,9 @@ def test_quoted_share_and_basil(tmp_path):
     s = text.index("we")
     assert quoted_share(text, s, s + len("we will win")) == 1
     assert quoted_share(text, 0, 7) == 0
+    # mixed marks pair up, as in the engine's derived share (provenance.quotation_mask)
+    mixed = '“we agree," he said.'
+    assert quoted_share(mixed, 0, mixed.index(" he")) == 1
     quote = "“I am not going to resign from this office under any circumstances,” she said."
     rows = [
         {"id": "e1_1", "event": "e1", "outlet": "fox", "text": "Fox lead. " + quote},

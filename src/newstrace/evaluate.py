@@ -20,7 +20,6 @@ import json
 import math
 import multiprocessing as mp
 import os
-import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -32,6 +31,7 @@ import numpy as np
 
 from newstrace.errors import UserError
 from newstrace.params import DEFAULT_PARAMS, Params
+from newstrace.provenance import quotation_mask
 
 #: Order in which obfuscation types are reported (others follow, sorted).
 TYPE_ORDER = (
@@ -649,17 +649,13 @@ def composite_attribution(
 # --------------------------------------------------------------------------- BASIL
 
 
-_QUOTED = re.compile(
-    '\u201c[^\u201d]{1,2000}\u201d|"[^"\n]{1,2000}"|\u2018[^\u2019\n]{1,600}\u2019'
-)
-
-
 def quoted_share(text: str, start: int, end: int) -> float:
-    """Share of ``text[start:end]`` inside quotation marks (straight, double or single curly)."""
+    """Share of ``text[start:end]`` inside direct quotations, as the engine's derived
+    share sees them (``provenance.quotation_mask``: curly, straight and mixed marks,
+    quotations running over paragraphs, block quotations after a colon)."""
     if end <= start:
         return 0.0
-    spans = [(m.start(), m.end()) for m in _QUOTED.finditer(text)]
-    return _union_inside(start, end, spans) / (end - start)
+    return float(quotation_mask(text)[start:end].sum()) / (end - start)
 
 
 @dataclass
