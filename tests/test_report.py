@@ -37,3 +37,35 @@ def test_report_composite3(tmp_path):
     assert 'class="sub" title="was: pollution"' in page
     evil = (tmp_path / "rep" / "documents" / page_name("evil")).read_text(encoding="utf-8")
     assert "<script>" not in evil and "&lt;script&gt;" in evil
+
+
+def _pages(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_report_reads_stored_provenance_and_matches_the_in_memory_one(tmp_path, monkeypatch):
+    """A built index's report reads the stored provenance tables (aligning again only
+    the documents that get a page) and is byte for byte the report computed in memory;
+    after a build without refresh the tables are stale and it computes in memory."""
+    from newstrace import report
+    from newstrace.corpus_provenance import provenance_is_current
+
+    recs = [json.loads(x) for x in C3.read_text(encoding="utf-8").splitlines() if x.strip()]
+    db = tmp_path / "x.duckdb"
+    with Index.open(db) as idx:
+        idx.add([{k: v for k, v in r.items() if k != "truth"} for r in recs[:-1]])
+        idx.build()
+        assert provenance_is_current(idx)
+    with Index.open(db, read_only=True) as idx:
+        write_report(idx, tmp_path / "stored")
+        monkeypatch.setattr(report, "provenance_is_current", lambda idx: False)
+        write_report(idx, tmp_path / "memory")
+        monkeypatch.undo()
+    stored, memory = _pages(tmp_path / "stored"), _pages(tmp_path / "memory")
+    assert len(stored) > 5 and stored == memory
+    with Index.open(db) as idx:
+        idx.add([{k: v for k, v in r.items() if k != "truth"} for r in recs[-1:]])
+        idx.build(refresh=False)
+        assert not provenance_is_current(idx)
+        idx.build()
+        assert provenance_is_current(idx)

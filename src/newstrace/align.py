@@ -112,7 +112,7 @@ def _mix(x: np.int64, y: np.int64) -> np.int64:
     h ^= h >> np.uint64(32)
     r = np.int64(h)
     if r == 0:
-        r = 1
+        r = np.int64(1)
     return r
 
 

@@ -83,7 +83,7 @@ from newstrace.provenance import (
     spin_score,
     word_alignment,
 )
-from newstrace.store import registered
+from newstrace.store import get_meta, registered, set_meta
 
 #: Two dates closer than this may be clock skew: credit evidence decides the direction.
 CLOCK_SKEW = timedelta(hours=1)
@@ -899,9 +899,82 @@ def compute_provenance(idx: Any, progress: Callable[[int, int], None] | None = N
     ``cluster_provenance`` from the index's passages and clusters, in one transaction.
 
     Call after clustering (``Index.build`` does). Documents without any reuse get a
-    ``doc_provenance`` row too (not derived, share 0).
+    ``doc_provenance`` row too (not derived, share 0). What the tables were computed
+    from is recorded (:func:`provenance_is_current`).
     """
+    state = _provenance_state(idx.con)
     store_tables(idx.con, provenance_tables(idx, progress))
+    set_meta(idx.con, "provenance_of", state)
+
+
+def record_provenance_state(con: Any) -> None:
+    """Record that the stored provenance tables match the index as it is now (after
+    loading tables computed elsewhere, e.g. by the Spark engine)."""
+    set_meta(con, "provenance_of", _provenance_state(con))
+
+
+def _provenance_state(con: Any) -> dict[str, int]:
+    """What the provenance tables depend on: the passages, clusters and documents."""
+    row = con.execute(
+        """SELECT (SELECT count(*) FROM passages), (SELECT coalesce(max(passage_id), -1) FROM passages),
+                  (SELECT count(*) FROM cluster_members), (SELECT count(*) FROM documents)"""
+    ).fetchall()[0]
+    return dict(zip(("passages", "max_passage_id", "cluster_members", "documents"), map(int, row), strict=True))
+
+
+def provenance_is_current(idx: Any) -> bool:
+    """Were the stored provenance tables computed from the index as it is now? (Not
+    after a ``build(refresh=False)`` or an ingest since the last full build.)"""
+    stored = get_meta(idx.con, "provenance_of")
+    return stored is not None and stored == _provenance_state(idx.con)
+
+
+def document_details(idx: Any, doc_keys: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Per document of ``doc_keys``, its alignment against each independent source
+    (passages, word matches, edits: the side-by-side views of a report), computed for
+    these documents only, by the same pairs and documents steps as
+    :func:`provenance_tables`."""
+    details: dict[int, list[dict[str, Any]]] = {}
+    if not doc_keys:
+        return details
+    cur = idx.con.cursor()
+    try:
+        cur.register("details_wanted", pa.table({"doc_key": pa.array(sorted(set(doc_keys)), pa.int32())}))
+        involved = ("(a_key IN (SELECT doc_key FROM details_wanted) "
+                    "OR b_key IN (SELECT doc_key FROM details_wanted))")
+        pairs_sql = _PAIRS_SQL.replace("FROM passages GROUP BY", f"FROM passages WHERE {involved} GROUP BY")
+        texts = TextStore.load(
+            cur, f"SELECT a_key AS doc_key FROM passages WHERE {involved} UNION SELECT b_key FROM passages WHERE {involved}")
+        batches = [pairs_batch(b, texts) for b in cur.sql(pairs_sql).to_arrow_reader(BATCH_ROWS)]
+        cur.register("prov_pairs", pa.Table.from_batches(batches, schema=PAIR_EDGES_ARROW))
+        targets = f"SELECT * FROM ({_TARGETS_SQL}) t WHERE t.doc_key IN (SELECT doc_key FROM details_wanted)"
+        for batch in cur.sql(targets).to_arrow_reader(BATCH_ROWS):
+            documents_batch(batch, idx.params, texts, details)
+    finally:
+        cur.close()
+    return details
+
+
+def stored_provenance(idx: Any) -> Provenance:
+    """The stored tables as :func:`analyse` gives them, without recomputing, and without
+    the edges (read them per document from the ``edges`` table) or the details
+    (:func:`document_details`). Check :func:`provenance_is_current` first."""
+    cur = idx.con.cursor()
+    try:
+        documents = {}
+        for r in cur.sql("SELECT * FROM doc_provenance WHERE earliest_source IS NOT NULL").to_arrow_table().to_pylist():
+            r["sources"] = json.loads(r.pop("sources_json"))
+            documents[r["doc_key"]] = r
+        clusters = {}
+        for r in cur.sql("SELECT * FROM cluster_provenance ORDER BY cluster_id").to_arrow_table().to_pylist():
+            r["earliest_ids"] = json.loads(r["earliest_ids"])
+            clusters[r["cluster_id"]] = r
+        substitutions = cur.sql(
+            f"SELECT source, replacement, count, n_docs, lexical FROM substitutions ORDER BY {TABLE_ORDER['substitutions']}"
+        ).to_arrow_table().to_pylist()
+    finally:
+        cur.close()
+    return Provenance([], documents, substitutions, clusters)
 
 
 def store_tables(con: Any, tables: dict[str, Any]) -> None:

@@ -15,7 +15,12 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from newstrace.corpus_provenance import analyse
+from newstrace.corpus_provenance import (
+    analyse,
+    document_details,
+    provenance_is_current,
+    stored_provenance,
+)
 from newstrace.provenance import extend_to_sentence_edges
 from newstrace.tokens import split_sentences
 
@@ -199,10 +204,12 @@ def side_by_side(doc_text: str, det: dict[str, Any]) -> list[dict[str, Any]]:
 def write_report(idx: Any, out: str | Path) -> Path:
     """Write ``index.html`` (plus cluster and document pages) under ``out``.
 
-    Computes provenance in memory (``corpus_provenance.analyse``), so it works on a
-    read-only index: clusters with timelines and earliest source, composites, spun
-    articles, the substitution dictionary, and per document a side-by-side view with
-    the edits marked against each of its sources.
+    Clusters with timelines and earliest source, composites, spun articles, the
+    substitution dictionary, and per document a side-by-side view with the edits
+    marked against each of its sources. Reads the stored provenance tables when they
+    are current (aligning again only the documents that get a page); otherwise, e.g.
+    after ``build(refresh=False)``, computes provenance in memory
+    (``corpus_provenance.analyse``), so it also works on a read-only index.
     """
     out = Path(out)
     (out / "clusters").mkdir(parents=True, exist_ok=True)
@@ -210,7 +217,8 @@ def write_report(idx: Any, out: str | Path) -> Path:
     env = template_env()
     stats = idx.stats()
     clusters = idx.clusters(limit=MAX_CLUSTER_PAGES)
-    prov = analyse(idx, keep_details=True)
+    stored = provenance_is_current(idx)
+    prov = stored_provenance(idx) if stored else analyse(idx, keep_details=True)
     by_id = {str(r["id"]): r for r in prov.documents.values()}
     for c in clusters:
         cp = prov.clusters.get(int(c["cluster_id"]))
@@ -239,7 +247,9 @@ def write_report(idx: Any, out: str | Path) -> Path:
             }
         )
     documents.sort(key=lambda d: (-d["share"], str(d["id"])))
-    pages_for = {d["id"]: d["page"] for d in documents if d["page"]}
+    paged = [d for d in documents if d["page"]][:MAX_DOCUMENT_PAGES]
+    pages_for = {d["id"]: d["page"] for d in paged}
+    details = document_details(idx, [d["key"] for d in paged]) if stored else prov.details
     composites = [d for d in documents if d["composite"]]
     spun = sorted((d for d in documents if d["spun"]), key=lambda d: -d["spin_score"])
     (out / "style.css").write_text(STYLE_CSS, encoding="utf-8")
@@ -257,9 +267,9 @@ def write_report(idx: Any, out: str | Path) -> Path:
             env.get_template("report_cluster.html").render(cluster=c, pages=pages_for, root="../"),
             encoding="utf-8",
         )
-    for d in [d for d in documents if d["page"]][:MAX_DOCUMENT_PAGES]:
+    for d in paged:
         doc = idx.document(d["id"])
-        dets = prov.details.get(d["key"], [])
+        dets = details.get(d["key"], [])
         colour = {det["source_id"]: f"src{i % 6}" for i, det in enumerate(dets)}
         spans = [
             (s, e, colour[src["id"]]) for src in d["sources"] for s, e in src["spans"]
@@ -278,8 +288,7 @@ def write_report(idx: Any, out: str | Path) -> Path:
             }
             for det in dets
         ]
-        outgoing = [e for e in prov.edges if str(e["source_id"]) == str(d["id"])
-                    and e["basis"] in ("date", "evidence", "clock-skew", "undated")]
+        outgoing = _outgoing(idx, prov, str(d["id"]), stored)
         (out / "documents" / d["page"]).write_text(
             env.get_template("report_document.html").render(
                 doc=doc, info=d, body=highlight(doc["text"], spans), pages=pages_for,
@@ -288,6 +297,20 @@ def write_report(idx: Any, out: str | Path) -> Path:
             encoding="utf-8",
         )
     return out / "index.html"
+
+
+_DIRECTED = ("date", "evidence", "clock-skew", "undated")
+
+
+def _outgoing(idx: Any, prov: Any, doc_id: str, stored: bool) -> list[dict[str, Any]]:
+    """The documents that copy ``doc_id`` (directed edges out of it)."""
+    if not stored:
+        return [e for e in prov.edges if str(e["source_id"]) == doc_id and e["basis"] in _DIRECTED]
+    cur = idx.con.execute(
+        f"""SELECT * FROM edges WHERE source_id = ? AND basis IN ({", ".join("?" * len(_DIRECTED))})
+            ORDER BY target_key""", [doc_id, *_DIRECTED])
+    cols = [c[0] for c in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
 
 STYLE_CSS = """

@@ -173,6 +173,9 @@ def test_demo_corpus_same_results(demo: Path) -> None:
     sparked = Index.open(demo / "spark.duckdb", read_only=True)
     try:
         _assert_same(duck, sparked)
+        from newstrace.corpus_provenance import provenance_is_current
+
+        assert provenance_is_current(duck) and provenance_is_current(sparked)  # reports read the tables
         bases = {b for (b,) in sparked.con.execute("SELECT DISTINCT basis FROM edges").fetchall()}
         assert {"clock-skew", "evidence", "undated", "tie"} <= bases, bases
         text = duck.con.execute("SELECT text FROM documents WHERE id = 'copy-01'").fetchall()[0][0]

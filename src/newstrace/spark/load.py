@@ -139,7 +139,7 @@ def load_parquet(out_dir: str | Path, db_path: str | Path) -> dict[str, int]:
 
 def _load_provenance(out: Path, db_path: str | Path) -> dict[str, int]:
     """Load the provenance tables the Spark engine computed (``newstrace.spark.provenance``)."""
-    from newstrace.corpus_provenance import TABLE_ORDER, store_tables
+    from newstrace.corpus_provenance import TABLE_ORDER, record_provenance_state, store_tables
 
     con = connect(db_path)
     try:
@@ -148,6 +148,7 @@ def _load_provenance(out: Path, db_path: str | Path) -> dict[str, int]:
             glob = str(out / table / "*.parquet").replace("'", "''")
             sources[table] = f"read_parquet('{glob}')"
         store_tables(con, sources)  # rows in TABLE_ORDER, as the DuckDB engine stores them
+        record_provenance_state(con)  # computed from the passages and clusters just loaded
         con.execute("CHECKPOINT")
         return {t: int(_scalar(con, f"SELECT count(*) FROM {t}")) for t in TABLE_ORDER}
     except Exception as ex:  # a broken Parquet file, a schema mismatch: one line
