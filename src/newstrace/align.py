@@ -1378,6 +1378,22 @@ def _bag_scan(s_ids: np.ndarray, s_flags: np.ndarray, start: int, limit: int, st
 
 
 @nb.njit(cache=True, nogil=True)
+def _free_limits(r: np.ndarray, x: int, sc: int, lo_lim: int, hi_lim: int) -> tuple[int, int]:
+    """``[lo_lim, hi_lim)`` narrowed so that side ``sc`` (0: A, 2: B) of passage ``x``
+    grows into no other passage."""
+    s0 = r[x, sc]
+    s1 = r[x, sc + 1]
+    for z in range(r.shape[0]):
+        if z == x:
+            continue
+        if r[z, sc + 1] > s1:
+            hi_lim = min(hi_lim, max(s1, r[z, sc]))
+        if r[z, sc] < s0:
+            lo_lim = max(lo_lim, min(s0, r[z, sc + 1]))
+    return lo_lim, hi_lim
+
+
+@nb.njit(cache=True, nogil=True)
 def _bag_extend(rows: np.ndarray, a_ids: np.ndarray, a_flags: np.ndarray, b_ids: np.ndarray,
                 b_flags: np.ndarray, knobs: np.ndarray, snap: int) -> np.ndarray:
     """Grow each passage's sides over reordered text whose words the other side holds.
@@ -1433,15 +1449,7 @@ def _bag_extend(rows: np.ndarray, a_ids: np.ndarray, a_flags: np.ndarray, b_ids:
                 if rest < min_hits:
                     continue
                 cap = int(cap_ratio * max(s1 - s0, r[x, oc + 1] - r[x, oc]))
-                hi_lim = min(ns, s1 + cap)
-                lo_lim = max(0, s0 - cap)
-                for z in range(n):
-                    if z == x:
-                        continue
-                    if r[z, sc + 1] > s1:
-                        hi_lim = min(hi_lim, max(s1, r[z, sc]))
-                    if r[z, sc] < s0:
-                        lo_lim = max(lo_lim, min(s0, r[z, sc + 1]))
+                lo_lim, hi_lim = _free_limits(r, x, sc, max(0, s0 - cap), min(ns, s1 + cap))
                 # scan both ways on the full bag; the stronger extension takes its
                 # words first, the other direction is scanned again with the rest
                 ef, hf = _bag_scan(s_ids, s_flags, s1, hi_lim, 1, vals, left, density, gap, min_hits, neutral_w)
@@ -1535,15 +1543,7 @@ def _complete_sentences(r: np.ndarray, a_ids: np.ndarray, a_flags: np.ndarray,
                                                 s_ids, s_flags, 0, 0)
             s0 = r[x, sc]
             s1 = r[x, sc + 1]
-            hi_lim = min(ns, s1 + complete)
-            lo_lim = max(0, s0 - complete)
-            for z in range(n):
-                if z == x:
-                    continue
-                if r[z, sc + 1] > s1:
-                    hi_lim = min(hi_lim, max(s1, r[z, sc]))
-                if r[z, sc] < s0:
-                    lo_lim = max(lo_lim, min(s0, r[z, sc + 1]))
+            lo_lim, hi_lim = _free_limits(r, x, sc, max(0, s0 - complete), min(ns, s1 + complete))
             q = s1
             while q < hi_lim and (s_flags[q] & 2) == 0:
                 q += 1

@@ -961,14 +961,8 @@ def stored_provenance(idx: Any) -> Provenance:
     (:func:`document_details`). Check :func:`provenance_is_current` first."""
     cur = idx.con.cursor()
     try:
-        documents = {}
-        for r in cur.sql("SELECT * FROM doc_provenance WHERE earliest_source IS NOT NULL").to_arrow_table().to_pylist():
-            r["sources"] = json.loads(r.pop("sources_json"))
-            documents[r["doc_key"]] = r
-        clusters = {}
-        for r in cur.sql("SELECT * FROM cluster_provenance ORDER BY cluster_id").to_arrow_table().to_pylist():
-            r["earliest_ids"] = json.loads(r["earliest_ids"])
-            clusters[r["cluster_id"]] = r
+        documents = _python_documents(cur.sql("SELECT * FROM doc_provenance").to_arrow_table())
+        clusters = _python_clusters(cur.sql("SELECT * FROM cluster_provenance").to_arrow_table())
         substitutions = cur.sql(
             f"SELECT source, replacement, count, n_docs, lexical FROM substitutions ORDER BY {TABLE_ORDER['substitutions']}"
         ).to_arrow_table().to_pylist()
@@ -1008,6 +1002,26 @@ class Provenance:
     details: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
 
 
+def _python_documents(table: pa.Table) -> dict[int, dict[str, Any]]:
+    """``doc_provenance`` rows of the documents that take part in some passage, by
+    ``doc_key``, with ``sources`` parsed."""
+    documents = {}
+    for r in table.to_pylist():
+        if r["earliest_source"] is not None:
+            r["sources"] = json.loads(r.pop("sources_json"))
+            documents[r["doc_key"]] = r
+    return documents
+
+
+def _python_clusters(table: pa.Table) -> dict[int, dict[str, Any]]:
+    """``cluster_provenance`` rows by ``cluster_id`` (ascending), ``earliest_ids`` parsed."""
+    clusters = {}
+    for r in table.to_pylist():
+        r["earliest_ids"] = json.loads(r["earliest_ids"])
+        clusters[r["cluster_id"]] = r
+    return dict(sorted(clusters.items()))
+
+
 def analyse(idx: Any, keep_details: bool = False) -> Provenance:
     """The provenance tables of :func:`provenance_tables` as Python values, for a
     read-only index or a report (``documents`` holds the documents that take part in
@@ -1020,19 +1034,12 @@ def analyse(idx: Any, keep_details: bool = False) -> Provenance:
     """
     details: dict[int, list[dict[str, Any]]] | None = {} if keep_details else None
     tables = provenance_tables(idx, details=details)
-    documents = {}
-    for r in tables["doc_provenance"].to_pylist():
-        if r["earliest_source"] is not None:  # takes part in a passage
-            r["sources"] = json.loads(r.pop("sources_json"))
-            documents[r["doc_key"]] = r
-    clusters = {}
-    for r in tables["cluster_provenance"].to_pylist():
-        r["earliest_ids"] = json.loads(r["earliest_ids"])
-        clusters[r["cluster_id"]] = r
+    documents = _python_documents(tables["doc_provenance"])
+    clusters = _python_clusters(tables["cluster_provenance"])
     edges = tables["edges"].drop_columns(["directed", "spans"]).to_pylist()
     edges.sort(key=lambda e: (min(e["source_key"], e["target_key"]), max(e["source_key"], e["target_key"])))
     substitutions = sorted(tables["substitutions"].to_pylist(), key=substitution_order)
-    return Provenance(edges, documents, substitutions, dict(sorted(clusters.items())), details or {})
+    return Provenance(edges, documents, substitutions, clusters, details or {})
 
 
 def _iso(value: Any) -> str | None:
