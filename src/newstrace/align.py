@@ -81,6 +81,16 @@ Seed, chain, merge, filter -- all on token ids, in a compiled (numba) loop:
    sentence then takes the rest of it when its words occur in the other span. Off by
    default (on news it also grows shared quotations over the attribution and
    paraphrase around them); on in ``--sensitive``.
+10. **Whole-text summaries** (``summary_contrast``, ``_summary_rows``): a window of
+   ``_SUMMARY_WINDOW`` tokens of A whose content words are much more like the whole of
+   B than both the whole of A is (the topic test's contrast) and the windows before
+   and after it are (a block that stands out from the page it sits in), which keeps
+   ``_SUMMARY_BIGRAMS`` of its word pairs from B (a summary keeps phrases; a page on
+   the same topic does not), is a summary of B. Its B span is where the window's words
+   lie in B (the 2nd to 98th percentile). Only in pairs where the other passages cover
+   less than ``_SUMMARY_GATE`` of B, never over a dense copy; loose passages it meets
+   are merged into it. Independent reports of one event fail the contrast (the whole
+   documents are alike).
 
 The work per pair is roughly linear in the number of seeds (bounded by the
 occurrence cap), not quadratic in document length.
@@ -1605,6 +1615,179 @@ K_BAG_ROUNDS = 29
 K_BAG_NEUTRAL = 30
 K_BAG_COMPLETE = 31
 K_BAG_COMPLETE_SHARE = 32
+K_SUMMARY_CONTRAST = 33
+
+
+_SUMMARY_WINDOW = 100  # whole-text summaries: tokens of A per window
+_SUMMARY_STEP = 20  # ...windows start this many tokens apart (divides the window)
+_SUMMARY_MIN_COS = 0.4  # ...least cosine of a window with the whole of B
+_SUMMARY_BIGRAMS = 0.15  # ...least share of the window's word pairs found in B
+_SUMMARY_GATE = 0.3  # ...only when the other passages cover less of B than this
+_SUMMARY_LOOSE = 0.5  # ...passages matching this share of their tokens are copies
+_SUMMARY_TRIM = 0.02  # ...B span: these percentiles of where the window's words lie
+
+
+@nb.njit(cache=True, nogil=True)
+def _summary_rows(rows: np.ndarray, na: int, nbt: int, a_uv: np.ndarray, a_up: np.ndarray,
+                  a_bv: np.ndarray, a_bp: np.ndarray, b_uv: np.ndarray, b_up: np.ndarray,
+                  b_bv: np.ndarray, doc_cos: float, contrast: float) -> np.ndarray:
+    """Stage 10: add passages where a block of A summarises (much of) B; see the module doc."""
+    w = _SUMMARY_WINDOW
+    if contrast <= 0 or na < w // 2 or nbt < w // 2:
+        return rows
+    covered = np.zeros(nbt, dtype=np.bool_)
+    busy = np.zeros(na, dtype=np.bool_)
+    for x in range(rows.shape[0]):
+        covered[rows[x, 2]:rows[x, 3]] = True
+        if 2.0 * rows[x, 4] >= _SUMMARY_LOOSE * (rows[x, 1] - rows[x, 0] + rows[x, 3] - rows[x, 2]):
+            busy[rows[x, 0]:rows[x, 1]] = True
+    if covered.sum() > _SUMMARY_GATE * nbt:
+        return rows
+    # content words of A as dense ids, with their count in B; B positions by A's ids
+    a_word = np.full(na, -1, dtype=np.int64)
+    b_word = np.full(nbt, -1, dtype=np.int64)
+    cb = np.zeros(a_uv.shape[0] + 1, dtype=np.float64)
+    nd = 0
+    y = 0
+    sb2 = 0.0
+    x = 0
+    while x < a_uv.shape[0]:
+        v = a_uv[x]
+        while x < a_uv.shape[0] and a_uv[x] == v:
+            a_word[a_up[x]] = nd
+            x += 1
+        while y < b_uv.shape[0] and b_uv[y] < v:
+            y += 1
+        while y < b_uv.shape[0] and b_uv[y] == v:
+            b_word[b_up[y]] = nd
+            cb[nd] += 1.0
+            y += 1
+        nd += 1
+    y = 0
+    while y < b_uv.shape[0]:
+        v = b_uv[y]
+        c = 0.0
+        while y < b_uv.shape[0] and b_uv[y] == v:
+            c += 1.0
+            y += 1
+        sb2 += c * c
+    # word pairs of A as dense ids, and whether B has them
+    a_pair = np.full(na, -1, dtype=np.int64)
+    in_b = np.zeros(a_bv.shape[0] + 1, dtype=np.bool_)
+    npairs = 0
+    y = 0
+    x = 0
+    while x < a_bv.shape[0]:
+        v = a_bv[x]
+        while x < a_bv.shape[0] and a_bv[x] == v:
+            a_pair[a_bp[x]] = npairs
+            x += 1
+        while y < b_bv.shape[0] and b_bv[y] < v:
+            y += 1
+        in_b[npairs] = y < b_bv.shape[0] and b_bv[y] == v
+        npairs += 1
+    # each window: cosine with the whole of B, share of its word pairs found in B
+    nwin = max(1, (na - w) // _SUMMARY_STEP + 1)
+    cos = np.zeros(nwin, dtype=np.float64)
+    pair_share = np.zeros(nwin, dtype=np.float64)
+    cnt = np.zeros(nd + 1, dtype=np.float64)
+    stamp = np.full(npairs + 1, -1, dtype=np.int64)
+    for k in range(nwin):
+        s = k * _SUMMARY_STEP
+        e = min(na, s + w)
+        dot = 0.0
+        sa = 0.0
+        distinct = 0
+        found = 0
+        for i in range(s, e):
+            d = a_word[i]
+            if d >= 0:
+                dot += cb[d]
+                sa += 2.0 * cnt[d] + 1.0
+                cnt[d] += 1.0
+            q = a_pair[i]
+            if q >= 0 and stamp[q] != k:
+                stamp[q] = k
+                distinct += 1
+                if in_b[q]:
+                    found += 1
+        for i in range(s, e):
+            if a_word[i] >= 0:
+                cnt[a_word[i]] = 0.0
+        if sa > 0 and sb2 > 0:
+            cos[k] = dot / np.sqrt(sa * sb2)
+        if distinct > 0:
+            pair_share[k] = found / distinct
+    # qualifying windows, merged into regions
+    hop = w // _SUMMARY_STEP
+    out = np.empty((rows.shape[0] + nwin, 5), dtype=np.int64)
+    keep = np.ones(rows.shape[0], dtype=np.bool_)
+    no = 0
+    mark = np.zeros(nd + 1, dtype=np.bool_)
+    k = 0
+    while k < nwin:
+        r0 = -1
+        r1 = -1
+        while k < nwin:
+            s = k * _SUMMARY_STEP
+            e = min(na, s + w)
+            if r0 >= 0 and s > r1:
+                break
+            left = cos[k - hop] if k - hop >= 0 else 0.0
+            right = cos[k + hop] if k + hop < nwin else 0.0
+            local = cos[k] - max(left, right)
+            if (min(local, cos[k] - doc_cos) >= contrast and cos[k] >= _SUMMARY_MIN_COS
+                    and pair_share[k] >= _SUMMARY_BIGRAMS and not busy[s:e].any()):
+                if r0 < 0:
+                    r0 = s
+                r1 = e
+            k += 1
+        if r0 < 0:
+            continue
+        # B span: where the region's words lie in B
+        matched = 0
+        for i in range(r0, r1):
+            if a_word[i] >= 0:
+                mark[a_word[i]] = True
+                if cb[a_word[i]] > 0:
+                    matched += 1
+        n = 0
+        for j in range(nbt):
+            if b_word[j] >= 0 and mark[b_word[j]]:
+                n += 1
+        pos = np.empty(n, dtype=np.int64)
+        n = 0
+        for j in range(nbt):
+            if b_word[j] >= 0 and mark[b_word[j]]:
+                pos[n] = j
+                n += 1
+        mark[:] = False
+        if n == 0:
+            continue
+        b0 = pos[int(_SUMMARY_TRIM * (n - 1))]
+        b1 = pos[int((1.0 - _SUMMARY_TRIM) * (n - 1))] + 1
+        # loose passages inside the region join it
+        for x in range(rows.shape[0]):
+            if keep[x] and rows[x, 0] < r1 and r0 < rows[x, 1]:
+                keep[x] = False
+                r0 = min(r0, rows[x, 0])
+                r1 = max(r1, rows[x, 1])
+                b0 = min(b0, rows[x, 2])
+                b1 = max(b1, rows[x, 3])
+                matched = max(matched, rows[x, 4])
+        out[no, 0] = r0
+        out[no, 1] = r1
+        out[no, 2] = b0
+        out[no, 3] = b1
+        out[no, 4] = matched
+        no += 1
+    if no == 0:
+        return rows
+    for x in range(rows.shape[0]):
+        if keep[x]:
+            out[no] = rows[x]
+            no += 1
+    return out[:no]
 
 
 def knobs(params: Params = DEFAULT_PARAMS) -> np.ndarray:
@@ -1644,6 +1827,7 @@ def knobs(params: Params = DEFAULT_PARAMS) -> np.ndarray:
             _BAG_NEUTRAL,
             _BAG_COMPLETE,
             _BAG_COMPLETE_SHARE,
+            params.summary_contrast,
         ],
         dtype=np.float64,
     )
@@ -1741,6 +1925,7 @@ def _align_core(
     short_min_matched = int(knobs[K_SHORT_MIN_MATCHED])
     short_min_runs = int(knobs[K_SHORT_MIN_RUNS])
     topic_contrast = knobs[K_TOPIC_CONTRAST]
+    summary_contrast = knobs[K_SUMMARY_CONTRAST]
     sparse_density = knobs[K_RELAX_DENSITY]
     na = a_ids.shape[0]
     nbt = b_ids.shape[0]
@@ -1806,8 +1991,9 @@ def _align_core(
                                sp_summary_gap, summary_ratio, sp_min_tokens, sp_cover,
                                run_a, run_b, run_len)
     doc_cos = 0.0
-    if topic_contrast > 0:
+    if topic_contrast > 0 or summary_contrast > 0:
         doc_cos = _range_cos(a_uv, a_up, b_uv, b_up, 0, na, 0, nbt)
+    if topic_contrast > 0:
         sp_rows = _topic_filter(sp_rows, a_uv, a_up, b_uv, b_up, doc_cos + topic_contrast)
     # 3. chaining DP over runs sorted by (a, b)
     order = np.argsort(run_a * (nbt + 1) + run_b, kind="mergesort")
@@ -1903,9 +2089,11 @@ def _align_core(
         sent_rows = _sp_admit(sent_rows, sp_rows, summary_ratio)
         sent_rows = _extend_rows(_union_overlapping(sent_rows), sid_a, bnd_a, sid_b, bnd_b, spa, spb,
                                  spc, spd, _EXT_SHARED, _EXT_DICE, _EXT_LICENSE * min_matched)
-        return _bag_extend(_merge_summaries(_union_overlapping(sent_rows), summary_gap,
+        rows = _bag_extend(_merge_summaries(_union_overlapping(sent_rows), summary_gap,
                                             summary_ratio, 2 * min_matched, nbt),
                            a_ids, a_flags, b_ids, b_flags, knobs, snap)
+        return _summary_rows(rows, na, nbt, a_uv, a_up, a_bv, a_bp, b_uv, b_up, b_bv, doc_cos,
+                             summary_contrast)
     chains = chains[:nc]
     chain_runs = chain_runs[:nc]
     # 4. merge chains that follow each other on both sides (one pass in A order).
@@ -1989,9 +2177,11 @@ def _align_core(
     both = _sp_admit(both, sp_rows, summary_ratio)
     both = _extend_rows(_union_overlapping(both), sid_a, bnd_a, sid_b, bnd_b, spa, spb, spc, spd,
                         _EXT_SHARED, _EXT_DICE, _EXT_LICENSE * min_matched)
-    return _bag_extend(_merge_summaries(_union_overlapping(both), summary_gap, summary_ratio,
+    rows = _bag_extend(_merge_summaries(_union_overlapping(both), summary_gap, summary_ratio,
                                         2 * min_matched, nbt),
                        a_ids, a_flags, b_ids, b_flags, knobs, snap)
+    return _summary_rows(rows, na, nbt, a_uv, a_up, a_bv, a_bp, b_uv, b_up, b_bv, doc_cos,
+                         summary_contrast)
 
 
 def align_tokens(

@@ -102,6 +102,11 @@ class Params:
     the cosine of the two whole documents by this much. Reuse makes a passage more
     alike than the documents are; independent reports of one event are alike
     throughout (0: off)."""
+    summary_contrast: float = 0.18
+    """Whole-text summaries (``align._summary_rows``): a block of A about 100 tokens long
+    is a summary of B when its content-word cosine with the whole of B exceeds, by this
+    margin, both the whole of A's and the neighbouring blocks', and it keeps some of B's
+    word pairs (0: off)."""
 
     # -- trace / provenance --
     max_trace_candidates: int = 50
