@@ -53,7 +53,8 @@ def test_one_word_to_two_word_synonyms():
             "and the energy ministry now expects shipments to rise by a fifth next year.")
     [p] = align_texts(src, copy)
     assert p.a_start == 0 and p.b_start == 0
-    assert src[p.a_end - 4 : p.a_end] == "year" and copy[p.b_end - 4 : p.b_end] == "year"
+    # the last word takes its full stop in
+    assert src[p.a_end - 5 : p.a_end] == "year." and copy[p.b_end - 5 : p.b_end] == "year."
 
 
 @pytest.mark.parametrize("rate", [0.2, 0.3, 0.4])
@@ -129,7 +130,9 @@ def test_passage_offsets_slice_the_original_strings():
     copy = "Reporters heard that «Zoë Müller» a déclaré: “Le marché européen est en crise.” 北京市 officials met in Łódź on Monday to discuss the €4.5bn rail deal with Polish ministers and regional governors. More later."
     [p] = align_texts(src, copy)
     assert src[p.a_start : p.a_end] == copy[p.b_start : p.b_end]
-    assert src[p.a_start : p.a_end].startswith("Zoë")
+    # the first word takes its opening quotation mark in, the last its full stop
+    assert src[p.a_start : p.a_end].startswith("«Zoë")
+    assert src[p.a_start : p.a_end].endswith("governors.")
 
 
 def test_same_event_written_independently_is_not_reuse():
@@ -514,6 +517,13 @@ def test_bag_extension_takes_in_moved_clauses_but_not_unrelated_neighbours() -> 
     two = np.array([[5, 30, 10, 30, 20], [0, 5, 7, 10, 3]], dtype=np.int64)
     out = _bag_extend(two, a_ids, a_flags, b_ids, b_flags, k, 4)
     assert out[0, 2] >= 10 or out[0, 2] >= two[1, 3]
+    # a passage mostly inside quotation marks (a shared quotation) does not grow: the
+    # words around a quotation are each reporter's own
+    from newstrace.tokens import QUOTED
+
+    q_flags = a_flags.copy()
+    q_flags[5:30] |= QUOTED
+    assert _bag_extend(row, a_ids, q_flags, b_ids, b_flags, k, 4).tolist() == row.tolist()
 
 
 def test_reordered_clauses_at_a_passage_edge_are_covered_on_both_sides() -> None:
@@ -538,3 +548,77 @@ def test_reordered_clauses_at_a_passage_edge_are_covered_on_both_sides() -> None
     assert pn.b_start == lead_start  # now: in
     assert "gardening" not in b[pn.b_start:pn.b_end] and "museum" not in b[pn.b_start:pn.b_end]
     assert "Tennis" not in a[pn.a_start:pn.a_end] and "Asia" not in a[pn.a_start:pn.a_end]
+
+
+# -- whole-text summaries (stage 10) -------------------------------------------------------
+
+_SUMMARY = ("Two people died and thousands were evacuated when Storm Berenice dumped more than "
+            "140 millimetres of rain on the Douro basin in northern Portugal. The river rose over six "
+            "metres above its average at Peso da Régua, swamping the lower quays and cutting the N222. "
+            "A man was found in a submerged car near Lamego and a woman was swept away in Marco de "
+            "Canaveses. Some 38,000 homes were without power in Porto and Viseu, controlled releases "
+            "from the Crestuma-Lever reservoir added to flooding downstream in Gaia and Ribeira, and a "
+            "red warning kept schools in 14 municipalities closed.")
+# Background on the same story: the same names and numbers, none of the source's phrasing.
+_BACKGROUND = ("Portugal is still counting the cost of Storm Berenice. In Peso da Régua, Lamego and "
+               "Marco de Canaveses, families are back in mud-filled kitchens, and E-Redes Norte "
+               "technicians from Porto and Viseu are repairing lines. Councillors in Gaia want answers "
+               "about the Crestuma-Lever dam; Ribeira shopkeepers say insurance will not cover their "
+               "losses. Ana Pinheiro, who leads civil protection in the region, praised volunteers. "
+               "Forecasters at the national weather institute expect calmer days and the N222 is open "
+               "again between Régua and Lamego.")
+
+
+def _summary_stage(a: str, b: str, rows=None):
+    import numpy as np
+
+    from newstrace.align import _range_cos, _summary_rows, seed_index
+    from newstrace.tokens import tokenize_text
+
+    ta, tb = tokenize_text(a), tokenize_text(b)
+    a_uv, a_up, a_bv, a_bp = seed_index(ta.ids, ta.stop)
+    b_uv, b_up, b_bv, _ = seed_index(tb.ids, tb.stop)
+    doc_cos = _range_cos(a_uv, a_up, b_uv, b_up, 0, len(ta), 0, len(tb))
+    rows = np.zeros((0, 5), np.int64) if rows is None else rows
+    out = _summary_rows(rows, len(ta), len(tb), ta.stop, a_uv, a_up, a_bv, a_bp, b_uv, b_up, b_bv,
+                        doc_cos, DEFAULT_PARAMS.summary_contrast)
+    return ta, tb, out
+
+
+def test_a_block_summarising_the_whole_source_is_a_passage_background_is_not() -> None:
+    originals = {r["id"]: r["text"] for r in load_originals()}
+    source = originals["orig-01"]  # the storm report the summary condenses
+    host_a, host_b = originals["orig-05"], originals["orig-09"]  # other stories around it
+    for block, expected in ((_SUMMARY, True), (_BACKGROUND, False)):
+        a = host_a + "\n\n" + block + "\n\n" + host_b
+        lo, hi = len(host_a) + 2, len(host_a) + 2 + len(block)
+        ta, tb, rows = _summary_stage(a, source)
+        if not expected:
+            assert rows.shape[0] == 0
+            continue
+        [(a_lo, a_hi, b_lo, b_hi, matched)] = rows.tolist()
+        start, end = int(ta.starts[a_lo]), int(ta.ends[a_hi - 1])
+        # the block, give or take a window step, against nearly all of the source
+        assert abs(start - lo) < 200 and hi - 50 <= end < hi + 300
+        assert int(tb.ends[b_hi - 1]) - int(tb.starts[b_lo]) > 0.9 * len(source)
+        assert matched > 0
+
+
+def test_summary_stage_leaves_dense_copies_and_copied_sources_alone() -> None:
+    import numpy as np
+
+    originals = {r["id"]: r["text"] for r in load_originals()}
+    source, host_a, host_b = originals["orig-01"], originals["orig-05"], originals["orig-09"]
+    a = host_a + "\n\n" + _SUMMARY + "\n\n" + host_b
+    ta, tb, rows = _summary_stage(a, source)
+    [(a_lo, a_hi, b_lo, b_hi, _)] = rows.tolist()
+    # a dense copy over the block: it is a copy of part of B, not a summary of B
+    dense = np.array([[a_lo, a_hi, 10, 10 + (a_hi - a_lo), a_hi - a_lo]], dtype=np.int64)
+    assert _summary_stage(a, source, dense)[2].tolist() == dense.tolist()
+    # other passages already cover most of B: B is copied, not summarised
+    elsewhere = np.array([[0, 60, 0, len(tb) - 20, 40]], dtype=np.int64)
+    assert _summary_stage(a, source, elsewhere)[2].tolist() == elsewhere.tolist()
+    # a loose passage inside the block joins the summary passage
+    loose = np.array([[a_lo + 10, a_lo + 40, 30, 60, 8]], dtype=np.int64)
+    [merged] = _summary_stage(a, source, loose)[2].tolist()
+    assert merged[0] <= a_lo + 10 and merged[1] >= a_lo + 40 and merged[3] - merged[2] > 0.9 * len(tb)

@@ -63,3 +63,35 @@ def test_compiled_scanner_agrees_with_the_token_regex(text):
     from newstrace.tokens import TOKEN_RE
 
     assert surfaces(text) == TOKEN_RE.findall(text)
+
+
+def test_flags_record_marks_capitals_and_quotations():
+    from newstrace.tokens import CAPITAL, EDGE_MASK, LEAD_SHIFT, QUOTED, TRAIL_SHIFT, edge_offsets
+
+    text = 'Officials said: "The dam held." (Reuters) it rose...'
+    t = tokenize_text(text)
+    words = surfaces(text)
+    flags = dict(zip(words, t.stop.tolist(), strict=True))
+    trail = {w: (f >> TRAIL_SHIFT) & EDGE_MASK for w, f in flags.items()}
+    lead = {w: (f >> LEAD_SHIFT) & EDGE_MASK for w, f in flags.items()}
+    assert trail["held"] == 2 and trail["Reuters"] == 1 and trail["rose"] == 3  # '."' ')' '...'
+    assert trail["said"] == 0  # a colon is no closing mark
+    assert lead["The"] == 1 and lead["Reuters"] == 1 and lead["dam"] == 0
+    assert {w for w, f in flags.items() if f & CAPITAL} == {"Officials", "The", "Reuters"}
+    assert {w for w, f in flags.items() if f & QUOTED} == {"The", "dam", "held"}
+    i = words.index("The")
+    start, end = edge_offsets(t, i, i + 3)
+    assert text[start:end] == '"The dam held."'
+
+
+@given(st.text(alphabet=st.sampled_from(list('ab C."\'()«» \n!?…”“'))))
+@settings(max_examples=300)
+def test_edge_offsets_only_take_in_marks_next_to_the_tokens(text):
+    from newstrace.tokens import edge_offsets
+
+    t = tokenize_text(text)
+    for k in range(len(t)):
+        start, end = edge_offsets(t, k, k + 1)
+        assert start <= t.starts[k] and end >= t.ends[k]
+        assert not text[start:t.starts[k]].strip("\"'(«“[") and not text[t.ends[k]:end].strip(".!?…)]\"'”’»")
+        assert k == 0 or start >= t.ends[k - 1]  # never into the previous token

@@ -85,8 +85,10 @@ Seed, chain, merge, filter -- all on token ids, in a compiled (numba) loop:
    ``_SUMMARY_WINDOW`` tokens of A whose content words are much more like the whole of
    B than both the whole of A is (the topic test's contrast) and the windows before
    and after it are (a block that stands out from the page it sits in), which keeps
-   ``_SUMMARY_BIGRAMS`` of its word pairs from B (a summary keeps phrases; a page on
-   the same topic does not), is a summary of B. Its B span is where the window's words
+   ``_SUMMARY_PHRASES`` of its lower-case word pairs from B (a summary keeps B's
+   phrasing; a paragraph of background on the same story shares names, not phrasing)
+   and ``_SUMMARY_RARE`` words that B uses only once or twice (B's own details, not
+   its topic words), is a summary of B. Its B span is where the window's words
    lie in B (the 2nd to 98th percentile). Only in pairs where the other passages cover
    less than ``_SUMMARY_GATE`` of B, never over a dense copy; loose passages it meets
    are merged into it. Independent reports of one event fail the contrast (the whole
@@ -106,7 +108,9 @@ import numpy as np
 
 from newstrace.model import Passage
 from newstrace.params import DEFAULT_PARAMS, Params
-from newstrace.tokens import Tokens, tokenize_text
+from newstrace.tokens import CAPITAL as _CAPITAL
+from newstrace.tokens import QUOTED as _QUOTED
+from newstrace.tokens import EDGE_MASK, LEAD_SHIFT, TRAIL_SHIFT, Tokens, edge_offsets, tokenize_text
 
 _CHAIN_WINDOW = 128  # earlier runs considered as predecessors of a run
 _OVERLAP_TOLERANCE = 2  # runs may overlap by this many tokens and still chain
@@ -1287,6 +1291,7 @@ _BAG_MIN_HITS = 2  # ...an extension holds at least this many matched content wo
 _BAG_CAP = 1.0  # ...and grows a side by at most this times the passage's longer side
 _BAG_NEUTRAL = 0.5  # a word of the other span already matched counts this much of a hit
 _BAG_COMPLETE = 20  # a side cut inside a sentence takes the rest of it when this short...
+_BAG_QUOTED = 0.5  # bag extension: a passage this much inside quotations does not grow
 _BAG_COMPLETE_SHARE = 0.4  # ...and this share of its content words occur in the other span
 _BAG_ROUNDS = 2  # rounds of (B from A, A from B): each changes the other side's bag
 
@@ -1438,9 +1443,15 @@ def _bag_extend(rows: np.ndarray, a_ids: np.ndarray, a_flags: np.ndarray, b_ids:
     r = rows.copy()
     na = a_ids.shape[0]
     nbt = b_ids.shape[0]
+    quoted = np.zeros(n, dtype=np.bool_)
+    for x in range(n):
+        quoted[x] = (_quoted_share(a_flags, r[x, 0], r[x, 1]) >= _BAG_QUOTED
+                     or _quoted_share(b_flags, r[x, 2], r[x, 3]) >= _BAG_QUOTED)
     for _ in range(rounds):
         grown = False
         for x in range(n):
+            if quoted[x]:
+                continue  # a shared quotation: the text around it is the reporter's own
             for side in range(2):
                 # side 0: grow B with A's residual bag; side 1: grow A with B's
                 if side == 0:
@@ -1505,8 +1516,20 @@ def _bag_extend(rows: np.ndarray, a_ids: np.ndarray, a_flags: np.ndarray, b_ids:
         if not grown:
             break
     if complete > 0:
-        _complete_sentences(r, a_ids, a_flags, b_ids, b_flags, complete, complete_share)
+        _complete_sentences(r, a_ids, a_flags, b_ids, b_flags, complete, complete_share, quoted)
     return r
+
+
+@nb.njit(cache=True, nogil=True)
+def _quoted_share(flags: np.ndarray, lo: int, hi: int) -> float:
+    """Share of tokens ``[lo, hi)`` inside direct quotations (``tokens.QUOTED``)."""
+    if hi <= lo:
+        return 0.0
+    c = 0
+    for i in range(lo, hi):
+        if (flags[i] & _QUOTED) != 0:
+            c += 1
+    return c / (hi - lo)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -1528,7 +1551,7 @@ def _piece_share(s_ids: np.ndarray, s_flags: np.ndarray, lo: int, hi: int,
 @nb.njit(cache=True, nogil=True)
 def _complete_sentences(r: np.ndarray, a_ids: np.ndarray, a_flags: np.ndarray,
                         b_ids: np.ndarray, b_flags: np.ndarray, complete: int,
-                        share: float) -> None:
+                        share: float, skip: np.ndarray) -> None:
     """Out to the sentence edges: a side cut inside a sentence takes the rest of it.
 
     The piece between a passage edge and the sentence edge (at most ``complete``
@@ -1540,7 +1563,7 @@ def _complete_sentences(r: np.ndarray, a_ids: np.ndarray, a_flags: np.ndarray,
     na = a_ids.shape[0]
     nbt = b_ids.shape[0]
     for x in range(n):
-        if r[x, 4] >= _EXT_MAX_DENSITY * min(r[x, 1] - r[x, 0], r[x, 3] - r[x, 2]):
+        if skip[x] or r[x, 4] >= _EXT_MAX_DENSITY * min(r[x, 1] - r[x, 0], r[x, 3] - r[x, 2]):
             continue  # a dense copy (verbatim text, a quotation) ends where it ends
         for side in range(2):
             if side == 0:
@@ -1621,15 +1644,16 @@ K_SUMMARY_CONTRAST = 33
 _SUMMARY_WINDOW = 100  # whole-text summaries: tokens of A per window
 _SUMMARY_STEP = 20  # ...windows start this many tokens apart (divides the window)
 _SUMMARY_MIN_COS = 0.4  # ...least cosine of a window with the whole of B
-_SUMMARY_BIGRAMS = 0.15  # ...least share of the window's word pairs found in B
-_SUMMARY_GATE = 0.3  # ...only when the other passages cover less of B than this
+_SUMMARY_PHRASES = 0.25  # ...least share of the window's lower-case word pairs found in B
+_SUMMARY_RARE = 16  # ...least distinct words of the window that B uses once or twice
+_SUMMARY_GATE = 0.5  # ...only when the other passages cover less of B than this
 _SUMMARY_LOOSE = 0.5  # ...passages matching this share of their tokens are copies
-_SUMMARY_TRIM = 0.02  # ...B span: these percentiles of where the window's words lie
+_SUMMARY_TRIM = 0.0  # ...B span: these percentiles of where the window's words lie
 
 
 @nb.njit(cache=True, nogil=True)
-def _summary_rows(rows: np.ndarray, na: int, nbt: int, a_uv: np.ndarray, a_up: np.ndarray,
-                  a_bv: np.ndarray, a_bp: np.ndarray, b_uv: np.ndarray, b_up: np.ndarray,
+def _summary_rows(rows: np.ndarray, na: int, nbt: int, a_flags: np.ndarray, a_uv: np.ndarray,
+                  a_up: np.ndarray, a_bv: np.ndarray, a_bp: np.ndarray, b_uv: np.ndarray, b_up: np.ndarray,
                   b_bv: np.ndarray, doc_cos: float, contrast: float) -> np.ndarray:
     """Stage 10: add passages where a block of A summarises (much of) B; see the module doc."""
     w = _SUMMARY_WINDOW
@@ -1671,7 +1695,7 @@ def _summary_rows(rows: np.ndarray, na: int, nbt: int, a_uv: np.ndarray, a_up: n
             c += 1.0
             y += 1
         sb2 += c * c
-    # word pairs of A as dense ids, and whether B has them
+    # lower-case word pairs of A (phrasing, not names) as dense ids, and whether B has them
     a_pair = np.full(na, -1, dtype=np.int64)
     in_b = np.zeros(a_bv.shape[0] + 1, dtype=np.bool_)
     npairs = 0
@@ -1680,7 +1704,9 @@ def _summary_rows(rows: np.ndarray, na: int, nbt: int, a_uv: np.ndarray, a_up: n
     while x < a_bv.shape[0]:
         v = a_bv[x]
         while x < a_bv.shape[0] and a_bv[x] == v:
-            a_pair[a_bp[x]] = npairs
+            i = a_bp[x]
+            if (a_flags[i] & _CAPITAL) == 0 and (i + 1 >= na or (a_flags[i + 1] & _CAPITAL) == 0):
+                a_pair[i] = npairs
             x += 1
         while y < b_bv.shape[0] and b_bv[y] < v:
             y += 1
@@ -1690,6 +1716,7 @@ def _summary_rows(rows: np.ndarray, na: int, nbt: int, a_uv: np.ndarray, a_up: n
     nwin = max(1, (na - w) // _SUMMARY_STEP + 1)
     cos = np.zeros(nwin, dtype=np.float64)
     pair_share = np.zeros(nwin, dtype=np.float64)
+    rare = np.zeros(nwin, dtype=np.int64)
     cnt = np.zeros(nd + 1, dtype=np.float64)
     stamp = np.full(npairs + 1, -1, dtype=np.int64)
     for k in range(nwin):
@@ -1704,6 +1731,8 @@ def _summary_rows(rows: np.ndarray, na: int, nbt: int, a_uv: np.ndarray, a_up: n
             if d >= 0:
                 dot += cb[d]
                 sa += 2.0 * cnt[d] + 1.0
+                if cnt[d] == 0 and 0 < cb[d] <= 2:
+                    rare[k] += 1
                 cnt[d] += 1.0
             q = a_pair[i]
             if q >= 0 and stamp[q] != k:
@@ -1737,7 +1766,8 @@ def _summary_rows(rows: np.ndarray, na: int, nbt: int, a_uv: np.ndarray, a_up: n
             right = cos[k + hop] if k + hop < nwin else 0.0
             local = cos[k] - max(left, right)
             if (min(local, cos[k] - doc_cos) >= contrast and cos[k] >= _SUMMARY_MIN_COS
-                    and pair_share[k] >= _SUMMARY_BIGRAMS and not busy[s:e].any()):
+                    and pair_share[k] >= _SUMMARY_PHRASES and rare[k] >= _SUMMARY_RARE
+                    and not busy[s:e].any()):
                 if r0 < 0:
                     r0 = s
                 r1 = e
@@ -2092,7 +2122,7 @@ def _align_core(
         rows = _bag_extend(_merge_summaries(_union_overlapping(sent_rows), summary_gap,
                                             summary_ratio, 2 * min_matched, nbt),
                            a_ids, a_flags, b_ids, b_flags, knobs, snap)
-        return _summary_rows(rows, na, nbt, a_uv, a_up, a_bv, a_bp, b_uv, b_up, b_bv, doc_cos,
+        return _summary_rows(rows, na, nbt, a_flags, a_uv, a_up, a_bv, a_bp, b_uv, b_up, b_bv, doc_cos,
                              summary_contrast)
     chains = chains[:nc]
     chain_runs = chain_runs[:nc]
@@ -2180,7 +2210,7 @@ def _align_core(
     rows = _bag_extend(_merge_summaries(_union_overlapping(both), summary_gap, summary_ratio,
                                         2 * min_matched, nbt),
                        a_ids, a_flags, b_ids, b_flags, knobs, snap)
-    return _summary_rows(rows, na, nbt, a_uv, a_up, a_bv, a_bp, b_uv, b_up, b_bv, doc_cos,
+    return _summary_rows(rows, na, nbt, a_flags, a_uv, a_up, a_bv, a_bp, b_uv, b_up, b_bv, doc_cos,
                          summary_contrast)
 
 
@@ -2203,12 +2233,14 @@ def rows_to_passages(
     for a_lo, a_hi, b_lo, b_hi, matched in rows.tolist():
         a_len = a_hi - a_lo
         b_len = b_hi - b_lo
+        a_start, a_end = edge_offsets(a, a_lo, a_hi)
+        b_start, b_end = edge_offsets(b, b_lo, b_hi)
         out.append(
             Passage(
-                a_start=int(a.starts[a_lo]),
-                a_end=int(a.ends[a_hi - 1]),
-                b_start=int(b.starts[b_lo]),
-                b_end=int(b.ends[b_hi - 1]),
+                a_start=int(a_start),
+                a_end=int(a_end),
+                b_start=int(b_start),
+                b_end=int(b_end),
                 score=min(1.0, 2.0 * matched / (a_len + b_len)),
                 a_id=a_id,
                 b_id=b_id,
@@ -2382,13 +2414,14 @@ def align_many(
     b_base = offsets[pairs[pair_idx, 1]]
     a_lo, a_hi, b_lo, b_hi, matched = (flat[:, k] for k in range(5))
     a_len, b_len = a_hi - a_lo, b_hi - b_lo
+    flags = stop.astype(np.int64)
     order = np.lexsort((starts[b_base + b_lo], starts[a_base + a_lo], pair_idx))
     out = BatchPassages(
         pair=pair_idx,
-        a_start=starts[a_base + a_lo],
-        a_end=ends[a_base + a_hi - 1],
-        b_start=starts[b_base + b_lo],
-        b_end=ends[b_base + b_hi - 1],
+        a_start=starts[a_base + a_lo] - ((flags[a_base + a_lo] >> LEAD_SHIFT) & EDGE_MASK),
+        a_end=ends[a_base + a_hi - 1] + ((flags[a_base + a_hi - 1] >> TRAIL_SHIFT) & EDGE_MASK),
+        b_start=starts[b_base + b_lo] - ((flags[b_base + b_lo] >> LEAD_SHIFT) & EDGE_MASK),
+        b_end=ends[b_base + b_hi - 1] + ((flags[b_base + b_hi - 1] >> TRAIL_SHIFT) & EDGE_MASK),
         score=np.minimum(1.0, 2.0 * matched / np.maximum(1, a_len + b_len)),
         a_tokens=a_len,
         b_tokens=b_len,

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 #: Bump when tokenisation or hashing changes: stored postings become invalid.
-NORMALISER_VERSION = 1
+NORMALISER_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -89,13 +89,13 @@ class Params:
     runs of 3+ tokens (0: off)."""
     short_min_runs: int = 5
     """See ``short_min_matched``."""
-    bag_extend_density: float = 0.0
+    bag_extend_density: float = 0.5
     """Bag extension: grow each passage's sides over neighbouring text whose content
     words the other side's span still lacks (any order: clauses moved across
     sentences), while this share of its content words match; a reworded side cut inside
-    a sentence then takes the rest of it when its words occur in the other span (0: off;
-    ``--sensitive`` uses 0.5: on news it also grows shared quotations over the
-    attribution and paraphrase around them)."""
+    a sentence then takes the rest of it when its words occur in the other span. A
+    passage mostly inside quotation marks (a shared quotation) does not grow: the
+    attribution and paraphrase around it are each reporter's own (0: off)."""
     topic_contrast: float = 0.12
     """Topic test for the lax stages (sentence-seed fragments, short fragments): a
     fragment passes only when the cosine of its content words (both spans) exceeds

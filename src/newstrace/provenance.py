@@ -23,7 +23,7 @@ import numpy as np
 
 from newstrace.model import Passage
 from newstrace.params import Params
-from newstrace.tokens import STOPWORDS, TOKEN_RE, split_sentences
+from newstrace.tokens import STOPWORDS, TOKEN_RE, quotation_mask, split_sentences
 
 #: A replaced run longer than this (tokens, either side) is a rewrite, not a substitution.
 MAX_SUBSTITUTION_TOKENS = 4
@@ -37,72 +37,6 @@ SAME_GROUP_OVERLAP = 0.5
 SPIN_FLAG_SCORE = 2.0
 #: ... and it has at least this many lexical substitutions.
 SPIN_FLAG_MIN_SUBSTITUTIONS = 3
-
-
-#: Opening / closing quotation marks; the straight double quote toggles.
-_OPENERS = "\u201c\u201e\u00ab"
-_CLOSERS = "\u201d\u00bb"
-_QUOTE_MARKS = re.compile("[\u201c\u201d\u201e\u00ab\u00bb\"\n]")
-#: An unclosed quotation runs to the end of its paragraph (the convention for a quote
-#: continued in the next paragraph) when that end is at most this far away.
-_MAX_OPEN_QUOTE = 1500
-
-
-def quotation_mask(text: str) -> np.ndarray:
-    """Boolean mask of the characters inside direct quotations (marks included).
-
-    Marks are paired within a paragraph, in order: ``“ „ «`` open, ``” »`` close and
-    a straight ``"`` closes an open quotation or opens one, so mixed marks
-    (``“we agree," he said``) pair up. A quotation left open at the end of its
-    paragraph (continued in the next one) ends there; a closing mark with no opener
-    in its paragraph ends a quotation begun in an earlier one (from the paragraph
-    start). A paragraph right after one that ends with a colon ("Here is an excerpt
-    from the report:") is a block quotation whose marks were lost: all of it counts.
-
-    >>> quotation_mask('He said “we agree” today.').nonzero()[0][[0, -1]].tolist()
-    [8, 17]
-    >>> int(quotation_mask('“One,” he said. “Two\\n\\n“Three," she said.').sum())
-    18
-    >>> int(quotation_mask('He wrote:\\nWe agree.\\nThen he left.').sum())
-    9
-    """
-    mask = np.zeros(len(text), dtype=bool)
-    opened = -1
-    para = 0  # start of the current paragraph
-    for m in _QUOTE_MARKS.finditer(text):
-        ch, pos = m.group(), m.start()
-        if ch == "\n":
-            if opened >= 0 and pos - opened <= _MAX_OPEN_QUOTE:
-                mask[opened:pos] = True
-            opened = -1
-            if text[para:pos].rstrip().endswith(":"):  # the next paragraph is a block quote
-                nxt = text.find("\n", pos + 1)
-                while nxt == pos + 1 or (nxt > 0 and not text[pos + 1 : nxt].strip()):
-                    pos, nxt = nxt, text.find("\n", nxt + 1)  # skip blank lines
-                end = len(text) if nxt < 0 else nxt
-                if end - pos <= _MAX_OPEN_QUOTE:
-                    mask[pos + 1 : end] = True
-            para = pos + 1
-        elif opened < 0:
-            after = text[pos + 1 : pos + 2]
-            closer = ch in _CLOSERS or (
-                ch == '"' and (not after or after.isspace()) and pos > para
-                and not text[pos - 1].isspace())
-            if closer:  # no opener in this paragraph: a quotation from an earlier one
-                if pos - para <= _MAX_OPEN_QUOTE:
-                    mask[para : pos + 1] = True
-            else:
-                opened = pos
-        elif pos == opened + 1:  # a doubled mark (""We ...) opens once
-            continue
-        elif ch in _CLOSERS or ch == '"':
-            mask[opened : pos + 1] = True
-            opened = -1
-        else:  # a second opener: the first was stray (or nested); restart here
-            opened = pos
-    if opened >= 0 and len(text) - opened <= _MAX_OPEN_QUOTE:
-        mask[opened:] = True
-    return mask
 
 
 #: Words that report a quotation ("X said", "according to X", "told reporters in a
