@@ -109,8 +109,8 @@ import numpy as np
 from newstrace.model import Passage
 from newstrace.params import DEFAULT_PARAMS, Params
 from newstrace.tokens import CAPITAL as _CAPITAL
-from newstrace.tokens import QUOTED as _QUOTED
 from newstrace.tokens import EDGE_MASK, LEAD_SHIFT, TRAIL_SHIFT, Tokens, edge_offsets, tokenize_text
+from newstrace.tokens import QUOTED as _QUOTED
 
 _CHAIN_WINDOW = 128  # earlier runs considered as predecessors of a run
 _OVERLAP_TOLERANCE = 2  # runs may overlap by this many tokens and still chain

@@ -365,10 +365,10 @@ def write_detections(path: str | os.PathLike[str], detections: Iterable[Ann]) ->
 #: sentence-seed stage with the thresholds of Sanchez-Perez, Gelbukh & Sidorov, cosine
 #: and Dice 0.33, and its summary mode; short fragments of exact runs,
 #: ``short_min_matched``: 14 run tokens in 5 distinct runs of 3+ tokens close together)
-#: *without* their topic test (``topic_contrast`` 0), plus the bag extension
-#: (``bag_extend_density``: passages grow over reordered text at their edges). It finds
-#: a little more reworded text on PAN, and much more same-event paraphrase between
-#: independent news articles (see ``run_basil``).
+#: and the bag extension (``bag_extend_density``: passages grow over reordered text at
+#: their edges), *without* the topic test (``topic_contrast`` 0). It finds a little more
+#: reworded text on PAN, and much more same-event paraphrase between independent news
+#: articles (see ``run_basil``).
 SENSITIVE_OVERRIDES: dict[str, Any] = {
     "sentence_seeds": True,
     "sp_min_cos": 0.33,
