@@ -51,8 +51,8 @@ EDGE_MASK = 3
 CAPITAL = 64
 #: Bit 7: the token is inside a direct quotation (``quotation_mask``).
 QUOTED = 128
-_CLOSERS_RE = re.compile(r"""[.!?…。！？)\]"'”’»]+""")
-_OPENERS_RE = re.compile(r"""[(\["'“‘«]+""")
+_CLOSING_MARKS = """.!?…。！？)]"'”’»"""
+_OPENING_MARKS = """(["'“‘«"""
 _BOUNDARY_RE = re.compile(r"""[.!?…。！？]+["'”’)\]]*\s+|\n\s*\n""")
 
 
@@ -273,7 +273,7 @@ def tokenize_text(text: str, stem: bool = True) -> Tokens:
             first = np.searchsorted(starts, np.array(bounds, dtype=np.int64))
             first = first[first < flags.shape[0]]
             flags[first] |= SENTENCE_START
-        _mark_edges(text, starts, offsets[:, 1], flags)
+        _mark_edges(cp, starts, offsets[:, 1], flags, _CLOSING_TABLE, _OPENING_TABLE)
         first_cp = cp[starts]
         capital = _uppers()[np.minimum(first_cp, 0xFFFF)] & (first_cp <= 0xFFFF)
         flags[capital] |= CAPITAL
@@ -352,20 +352,35 @@ def quotation_mask(text: str) -> np.ndarray:
     return mask
 
 
-def _mark_edges(text: str, starts: np.ndarray, ends: np.ndarray, flags: np.ndarray) -> None:
+def _mark_table(marks: str) -> np.ndarray:
+    table = np.zeros(0x10000, dtype=np.bool_)
+    table[[ord(c) for c in marks]] = True
+    return table
+
+
+_CLOSING_TABLE = _mark_table(_CLOSING_MARKS)
+_OPENING_TABLE = _mark_table(_OPENING_MARKS)
+
+
+@nb.njit(cache=True, nogil=True)
+def _mark_edges(cp: np.ndarray, starts: np.ndarray, ends: np.ndarray, flags: np.ndarray,
+                closing: np.ndarray, opening: np.ndarray) -> None:  # pragma: no cover - compiled
     """Record in ``flags`` the closing marks right after and opening marks right before
     each token (see ``TRAIL_SHIFT``)."""
-    for regex, edges, at, shift in ((_CLOSERS_RE, ends, 0, TRAIL_SHIFT),
-                                     (_OPENERS_RE, starts, 1, LEAD_SHIFT)):
-        marks = np.array([m.span() for m in regex.finditer(text)], dtype=np.int64).reshape(-1, 2)
-        if not marks.shape[0]:
-            continue
-        k = np.searchsorted(edges, marks[:, at])
-        ok = k < edges.shape[0]
-        k, marks = k[ok], marks[ok]
-        hit = edges[k] == marks[:, at]
-        width = np.minimum(marks[hit, 1] - marks[hit, 0], EDGE_MASK)
-        flags[k[hit]] |= (width << shift).astype(np.uint8)
+    n = cp.shape[0]
+    for k in range(starts.shape[0]):
+        w = 0
+        j = ends[k]
+        while w < EDGE_MASK and j < n and cp[j] < 0x10000 and closing[cp[j]]:
+            w += 1
+            j += 1
+        flags[k] |= np.uint8(w << TRAIL_SHIFT)
+        w = 0
+        j = starts[k] - 1
+        while w < EDGE_MASK and j >= 0 and cp[j] < 0x10000 and opening[cp[j]]:
+            w += 1
+            j -= 1
+        flags[k] |= np.uint8(w << LEAD_SHIFT)
 
 
 def edge_offsets(tokens: Tokens, lo: Any, hi: Any) -> tuple[Any, Any]:
