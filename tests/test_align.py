@@ -577,11 +577,11 @@ def _summary_stage(a: str, b: str, rows=None):
 
     ta, tb = tokenize_text(a), tokenize_text(b)
     a_uv, a_up, a_bv, a_bp = seed_index(ta.ids, ta.stop)
-    b_uv, b_up, b_bv, _ = seed_index(tb.ids, tb.stop)
+    b_uv, b_up, b_bv, b_bp = seed_index(tb.ids, tb.stop)
     doc_cos = _range_cos(a_uv, a_up, b_uv, b_up, 0, len(ta), 0, len(tb))
     rows = np.zeros((0, 5), np.int64) if rows is None else rows
     out = _summary_rows(rows, len(ta), len(tb), ta.stop, a_uv, a_up, a_bv, a_bp, b_uv, b_up, b_bv,
-                        doc_cos, DEFAULT_PARAMS.summary_contrast)
+                        b_bp, doc_cos, DEFAULT_PARAMS.summary_contrast)
     return ta, tb, out
 
 

@@ -1652,9 +1652,37 @@ _SUMMARY_TRIM = 0.0  # ...B span: these percentiles of where the window's words 
 
 
 @nb.njit(cache=True, nogil=True)
+def _shared_ids(a_vals: np.ndarray, a_pos: np.ndarray, b_vals: np.ndarray, b_pos: np.ndarray,
+                na: int, nbt: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Dense ids for A's keys (sorted ``seed_index`` keys and positions): the id at each
+    position of A (-1: no key), at each position of B holding one of A's keys, how many
+    times B holds each id, and the number of ids."""
+    a_id = np.full(na, -1, dtype=np.int64)
+    b_id = np.full(nbt, -1, dtype=np.int64)
+    in_b = np.zeros(a_vals.shape[0] + 1, dtype=np.float64)
+    n = 0
+    x = 0
+    y = 0
+    while x < a_vals.shape[0]:
+        v = a_vals[x]
+        while x < a_vals.shape[0] and a_vals[x] == v:
+            a_id[a_pos[x]] = n
+            x += 1
+        while y < b_vals.shape[0] and b_vals[y] < v:
+            y += 1
+        while y < b_vals.shape[0] and b_vals[y] == v:
+            b_id[b_pos[y]] = n
+            in_b[n] += 1.0
+            y += 1
+        n += 1
+    return a_id, b_id, in_b, n
+
+
+@nb.njit(cache=True, nogil=True)
 def _summary_rows(rows: np.ndarray, na: int, nbt: int, a_flags: np.ndarray, a_uv: np.ndarray,
-                  a_up: np.ndarray, a_bv: np.ndarray, a_bp: np.ndarray, b_uv: np.ndarray, b_up: np.ndarray,
-                  b_bv: np.ndarray, doc_cos: float, contrast: float) -> np.ndarray:
+                  a_up: np.ndarray, a_bv: np.ndarray, a_bp: np.ndarray, b_uv: np.ndarray,
+                  b_up: np.ndarray, b_bv: np.ndarray, b_bp: np.ndarray, doc_cos: float,
+                  contrast: float) -> np.ndarray:
     """Stage 10: add passages where a block of A summarises (much of) B; see the module doc."""
     w = _SUMMARY_WINDOW
     if contrast <= 0 or na < w // 2 or nbt < w // 2:
@@ -1668,50 +1696,21 @@ def _summary_rows(rows: np.ndarray, na: int, nbt: int, a_flags: np.ndarray, a_uv
     if covered.sum() > _SUMMARY_GATE * nbt:
         return rows
     # content words of A as dense ids, with their count in B; B positions by A's ids
-    a_word = np.full(na, -1, dtype=np.int64)
-    b_word = np.full(nbt, -1, dtype=np.int64)
-    cb = np.zeros(a_uv.shape[0] + 1, dtype=np.float64)
-    nd = 0
-    y = 0
-    sb2 = 0.0
-    x = 0
-    while x < a_uv.shape[0]:
-        v = a_uv[x]
-        while x < a_uv.shape[0] and a_uv[x] == v:
-            a_word[a_up[x]] = nd
-            x += 1
-        while y < b_uv.shape[0] and b_uv[y] < v:
-            y += 1
-        while y < b_uv.shape[0] and b_uv[y] == v:
-            b_word[b_up[y]] = nd
-            cb[nd] += 1.0
-            y += 1
-        nd += 1
+    a_word, b_word, cb, nd = _shared_ids(a_uv, a_up, b_uv, b_up, na, nbt)
+    sb2 = 0.0  # squared norm of B's content-word counts
     y = 0
     while y < b_uv.shape[0]:
-        v = b_uv[y]
         c = 0.0
+        v = b_uv[y]
         while y < b_uv.shape[0] and b_uv[y] == v:
             c += 1.0
             y += 1
         sb2 += c * c
     # lower-case word pairs of A (phrasing, not names) as dense ids, and whether B has them
-    a_pair = np.full(na, -1, dtype=np.int64)
-    in_b = np.zeros(a_bv.shape[0] + 1, dtype=np.bool_)
-    npairs = 0
-    y = 0
-    x = 0
-    while x < a_bv.shape[0]:
-        v = a_bv[x]
-        while x < a_bv.shape[0] and a_bv[x] == v:
-            i = a_bp[x]
-            if (a_flags[i] & _CAPITAL) == 0 and (i + 1 >= na or (a_flags[i + 1] & _CAPITAL) == 0):
-                a_pair[i] = npairs
-            x += 1
-        while y < b_bv.shape[0] and b_bv[y] < v:
-            y += 1
-        in_b[npairs] = y < b_bv.shape[0] and b_bv[y] == v
-        npairs += 1
+    a_pair, _b_pair, in_b, npairs = _shared_ids(a_bv, a_bp, b_bv, b_bp, na, nbt)
+    for i in range(na):
+        if (a_flags[i] & _CAPITAL) != 0 or (i + 1 < na and (a_flags[i + 1] & _CAPITAL) != 0):
+            a_pair[i] = -1
     # each window: cosine with the whole of B, share of its word pairs found in B
     nwin = max(1, (na - w) // _SUMMARY_STEP + 1)
     cos = np.zeros(nwin, dtype=np.float64)
@@ -1738,7 +1737,7 @@ def _summary_rows(rows: np.ndarray, na: int, nbt: int, a_flags: np.ndarray, a_uv
             if q >= 0 and stamp[q] != k:
                 stamp[q] = k
                 distinct += 1
-                if in_b[q]:
+                if in_b[q] > 0:
                     found += 1
         for i in range(s, e):
             if a_word[i] >= 0:
@@ -2122,8 +2121,8 @@ def _align_core(
         rows = _bag_extend(_merge_summaries(_union_overlapping(sent_rows), summary_gap,
                                             summary_ratio, 2 * min_matched, nbt),
                            a_ids, a_flags, b_ids, b_flags, knobs, snap)
-        return _summary_rows(rows, na, nbt, a_flags, a_uv, a_up, a_bv, a_bp, b_uv, b_up, b_bv, doc_cos,
-                             summary_contrast)
+        return _summary_rows(rows, na, nbt, a_flags, a_uv, a_up, a_bv, a_bp, b_uv, b_up, b_bv,
+                             b_bp, doc_cos, summary_contrast)
     chains = chains[:nc]
     chain_runs = chain_runs[:nc]
     # 4. merge chains that follow each other on both sides (one pass in A order).
@@ -2210,8 +2209,8 @@ def _align_core(
     rows = _bag_extend(_merge_summaries(_union_overlapping(both), summary_gap, summary_ratio,
                                         2 * min_matched, nbt),
                        a_ids, a_flags, b_ids, b_flags, knobs, snap)
-    return _summary_rows(rows, na, nbt, a_flags, a_uv, a_up, a_bv, a_bp, b_uv, b_up, b_bv, doc_cos,
-                         summary_contrast)
+    return _summary_rows(rows, na, nbt, a_flags, a_uv, a_up, a_bv, a_bp, b_uv, b_up, b_bv, b_bp,
+                         doc_cos, summary_contrast)
 
 
 def align_tokens(
