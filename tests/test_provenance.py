@@ -337,3 +337,29 @@ def test_quotation_mask_pairs_mixed_marks_and_paragraphs():
     cont = '“First part of the quote.\n\n“Second part,” he said.'
     m = quotation_mask(cont)
     assert m[cont.index("First")] and not m[cont.index("he said")]
+
+
+def test_the_copy_repeated_word_for_word_leads_its_group():
+    """A reprint of an original, and a spun copy of that original published before the
+    reprint: both cover the reprint, the spun one by a paragraph break more (its passage
+    spans two paragraphs). The reprint repeats the original word for word: it leads."""
+    import numpy as np
+
+    from newstrace.provenance import exact_share, group_sources, lead_by_fidelity
+
+    original = "Rain fell on Porto.\n\nThe river rose six metres."
+    spun = "Rain decreased on Porto.\n\nThe stream rose six metres."
+    reprint = original
+    masks = {"orig": np.ones(len(reprint), bool), "spun": np.ones(len(reprint), bool)}
+    masks["orig"][19:21] = False  # the paragraph break between its two passages
+    spans = {"orig": [(0, 19, 0, 19), (21, 47, 21, 47)], "spun": [(0, 47, 0, len(spun))]}
+    texts = {"orig": original, "spun": spun}
+    groups = group_sources(masks, ["spun", "orig"])  # by coverage: the spun copy first
+    assert groups == [["spun", "orig"]]
+    lead_by_fidelity(groups, masks, lambda s: exact_share(reprint, texts[s], spans[s]))
+    assert groups == [["orig", "spun"]]
+    # equals keep the ranking; a member covering much less never leads
+    masks["orig"][:30] = False
+    groups = group_sources(masks, ["spun", "orig"])
+    lead_by_fidelity(groups, masks, lambda s: exact_share(reprint, texts[s], spans[s]))
+    assert groups[0][0] == "spun"

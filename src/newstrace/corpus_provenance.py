@@ -77,8 +77,10 @@ from newstrace.provenance import (
     contributor_groups,
     derived_share,
     earliest_label,
+    exact_share,
     is_lexical_substitution,
     is_spun,
+    lead_by_fidelity,
     moved_sentences,
     spin_score,
     word_alignment,
@@ -310,6 +312,8 @@ def document_provenance(
         union |= m
     order = sorted(masks, key=lambda sid: (-int(masks[sid].sum()), _date_key(src_of[sid])))
     contributors = contributor_groups(masks, order, n)
+    lead_by_fidelity([g for g, _ in contributors], masks,
+                     lambda sid: exact_share(text, src_of[sid]["text"], spans_of[sid]))
     # only copied prose counts: matched words outside quotations (provenance.copied_mask;
     # sources in order of coverage, so a passage already copied from a better source is
     # not word-aligned again)

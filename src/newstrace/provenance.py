@@ -13,7 +13,7 @@ import bisect
 import re
 import unicodedata
 from collections import Counter, OrderedDict, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from difflib import SequenceMatcher
 from typing import Any
@@ -32,6 +32,10 @@ MIN_CONTRIBUTOR_SHARE = 0.05
 #: Sources whose covered query regions overlap by this share of the smaller are copies
 #: of one another (one contributor, not two).
 SAME_GROUP_OVERLAP = 0.5
+#: Within such a group, members covering this share of what the best one covers are
+#: equally good leads; the one whose passages are most often word for word the text
+#: leads (``lead_by_fidelity``).
+LEAD_NEAR_COVERAGE = 0.95
 #: A copy is flagged as spun when its spin score (weighted lexical substitutions per 100
 #: aligned words, see ``spin_score``) reaches this ...
 SPIN_FLAG_SCORE = 2.0
@@ -670,6 +674,39 @@ def group_sources(masks: Mapping[str, np.ndarray], order: Sequence[str]) -> list
     return groups
 
 
+def exact_share(text: str, src_text: str, spans: Iterable[tuple[int, int, int, int]]) -> float:
+    """Share of the characters of ``spans`` (``(t0, t1, s0, s1)``: ``text[t0:t1]`` aligned
+    to ``src_text[s0:s1]``) in spans that are the same text, spacing aside.
+
+    >>> exact_share("a b. c d.", "c  d. a x.", [(0, 4, 6, 10), (5, 9, 0, 5)])
+    0.5
+    """
+    same = total = 0
+    for t0, t1, s0, s1 in spans:
+        total += t1 - t0
+        if text[t0:t1].split() == src_text[s0:s1].split():
+            same += t1 - t0
+    return same / total if total else 0.0
+
+
+def lead_by_fidelity(groups: list[list[str]], masks: Mapping[str, np.ndarray],
+                     fidelity: Callable[[str], float]) -> None:
+    """Re-lead each group of copies (in place): of the members covering
+    ``LEAD_NEAR_COVERAGE`` of what the first covers, the one with the highest
+    ``fidelity`` (e.g. ``exact_share``) leads; ties keep the ranking. A copy spun from
+    the original or the original itself, both covering a reprint, are told apart by
+    which one the reprint repeats word for word.
+    """
+    for g in groups:
+        best = int(masks[g[0]].sum())
+        near = [sid for sid in g if int(masks[sid].sum()) >= LEAD_NEAR_COVERAGE * best]
+        if len(near) < 2:
+            continue
+        lead = max(near, key=fidelity)  # the first of equals: ranking order
+        g.remove(lead)
+        g.insert(0, lead)
+
+
 def contributor_groups(
     masks: Mapping[str, np.ndarray], order: Sequence[str], n: int
 ) -> list[tuple[list[str], np.ndarray]]:
@@ -766,6 +803,8 @@ def build_trace(
         by_source, key=lambda s: (-int(covered_by[s].sum()), _sort_key_date(sources_meta[s]))
     )
     groups = group_sources(covered_by, order)
+    lead_by_fidelity(groups, covered_by, lambda sid: exact_share(
+        text, str(sources_meta[sid]["text"]), [(p.a_start, p.a_end, p.b_start, p.b_end) for p in by_source[sid]]))
     group_of = {sid: gi for gi, g in enumerate(groups) for sid in g}
     contributors = [
         g for g in groups if max(covered_by[s].sum() for s in g) / n_tok >= MIN_CONTRIBUTOR_SHARE

@@ -90,8 +90,10 @@ from newstrace.ingest import Rejected, parse_date, read_documents
 from newstrace.provenance import (
     classify,
     contributor_groups,
+    exact_share,
     is_lexical_substitution,
     is_spun,
+    lead_by_fidelity,
     spin_score,
     word_alignment,
 )
@@ -593,6 +595,8 @@ def _copy_analysis(idx: Any, key: int) -> dict[str, Any]:
         union |= m
     order = sorted(masks, key=lambda s: (-int(masks[s].sum()), _date_key(docs[key_of[s]])))
     contributors = [g for g, _ in contributor_groups(masks, order, n)]
+    lead_by_fidelity(contributors, masks,
+                     lambda sid: exact_share(me["text"], docs[key_of[sid]]["text"], spans[key_of[sid]]))
     subs: list[tuple[str, str]] = []
     aligned = 0
     for g in contributors:
