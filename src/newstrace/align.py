@@ -88,8 +88,9 @@ Seed, chain, merge, filter -- all on token ids, in a compiled (numba) loop:
    ``_SUMMARY_PHRASES`` of its lower-case word pairs from B (a summary keeps B's
    phrasing; a paragraph of background on the same story shares names, not phrasing)
    and ``_SUMMARY_RARE`` words that B uses only once or twice (B's own details, not
-   its topic words), is a summary of B. Its B span is where the window's words
-   lie in B (the 2nd to 98th percentile). Only in pairs where the other passages cover
+   its topic words), is a summary of B. Overlapping such windows make one passage,
+   less the sentences at its ends whose words B mostly lacks; its B span runs from the
+   first to the last place where its words occur in B. Only in pairs where the other passages cover
    less than ``_SUMMARY_GATE`` of B, never over a dense copy; loose passages it meets
    are merged into it. Independent reports of one event fail the contrast (the whole
    documents are alike).
@@ -1648,7 +1649,6 @@ _SUMMARY_PHRASES = 0.25  # ...least share of the window's lower-case word pairs 
 _SUMMARY_RARE = 16  # ...least distinct words of the window that B uses once or twice
 _SUMMARY_GATE = 0.5  # ...only when the other passages cover less of B than this
 _SUMMARY_LOOSE = 0.5  # ...passages matching this share of their tokens are copies
-_SUMMARY_TRIM = 0.0  # ...B span: these percentiles of where the window's words lie
 
 
 @nb.njit(cache=True, nogil=True)
@@ -1676,6 +1676,19 @@ def _shared_ids(a_vals: np.ndarray, a_pos: np.ndarray, b_vals: np.ndarray, b_pos
             y += 1
         n += 1
     return a_id, b_id, in_b, n
+
+
+@nb.njit(cache=True, nogil=True)
+def _in_b_share(a_word: np.ndarray, cb: np.ndarray, lo: int, hi: int) -> float:
+    """Share of the content words of A's tokens ``[lo, hi)`` that B holds (1 when none)."""
+    n = 0
+    h = 0
+    for i in range(lo, hi):
+        if a_word[i] >= 0:
+            n += 1
+            if cb[a_word[i]] > 0:
+                h += 1
+    return h / n if n else 1.0
 
 
 @nb.njit(cache=True, nogil=True)
@@ -1773,6 +1786,29 @@ def _summary_rows(rows: np.ndarray, na: int, nbt: int, a_flags: np.ndarray, a_uv
             k += 1
         if r0 < 0:
             continue
+        # windows overhang the block: sentences at its ends whose content words B mostly
+        # lacks are left out; a sentence cut by the first window is taken whole
+        q = r0
+        while q > 0 and r0 - q < _SUMMARY_STEP and (a_flags[q] & 2) == 0:
+            q -= 1
+        if (a_flags[q] & 2) != 0:
+            r0 = q
+        while r0 < r1:
+            e = r0 + 1
+            while e < r1 and (a_flags[e] & 2) == 0:
+                e += 1
+            if _in_b_share(a_word, cb, r0, e) >= 0.5:
+                break
+            r0 = e
+        while r1 > r0:
+            b = r1 - 1
+            while b > r0 and (a_flags[b] & 2) == 0:
+                b -= 1
+            if _in_b_share(a_word, cb, b, r1) >= 0.5:
+                break
+            r1 = b
+        if r1 <= r0:
+            continue
         # B span: where the region's words lie in B
         matched = 0
         for i in range(r0, r1):
@@ -1780,21 +1816,16 @@ def _summary_rows(rows: np.ndarray, na: int, nbt: int, a_flags: np.ndarray, a_uv
                 mark[a_word[i]] = True
                 if cb[a_word[i]] > 0:
                     matched += 1
-        n = 0
+        b0 = -1
+        b1 = -1
         for j in range(nbt):
             if b_word[j] >= 0 and mark[b_word[j]]:
-                n += 1
-        pos = np.empty(n, dtype=np.int64)
-        n = 0
-        for j in range(nbt):
-            if b_word[j] >= 0 and mark[b_word[j]]:
-                pos[n] = j
-                n += 1
+                if b0 < 0:
+                    b0 = j
+                b1 = j + 1
         mark[:] = False
-        if n == 0:
+        if b0 < 0:
             continue
-        b0 = pos[int(_SUMMARY_TRIM * (n - 1))]
-        b1 = pos[int((1.0 - _SUMMARY_TRIM) * (n - 1))] + 1
         # loose passages inside the region join it
         for x in range(rows.shape[0]):
             if keep[x] and rows[x, 0] < r1 and r0 < rows[x, 1]:
