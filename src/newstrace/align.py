@@ -110,8 +110,8 @@ import numpy as np
 from newstrace.model import Passage
 from newstrace.params import DEFAULT_PARAMS, Params
 from newstrace.tokens import CAPITAL as _CAPITAL
-from newstrace.tokens import EDGE_MASK, LEAD_SHIFT, TRAIL_SHIFT, Tokens, edge_offsets, tokenize_text
 from newstrace.tokens import QUOTED as _QUOTED
+from newstrace.tokens import Tokens, edge_offsets, tokenize_text
 
 _CHAIN_WINDOW = 128  # earlier runs considered as predecessors of a run
 _OVERLAP_TOLERANCE = 2  # runs may overlap by this many tokens and still chain
@@ -1410,6 +1410,16 @@ def _free_limits(r: np.ndarray, x: int, sc: int, lo_lim: int, hi_lim: int) -> tu
 
 
 @nb.njit(cache=True, nogil=True)
+def _sides(side: int, a_ids: np.ndarray, a_flags: np.ndarray, b_ids: np.ndarray,
+           b_flags: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, int, int]:
+    """The side a passage grows on (0: B, 1: A) and the other one: its ids and flags,
+    the other's, the row columns of both sides' starts, and its length."""
+    if side == 0:
+        return b_ids, b_flags, a_ids, a_flags, 2, 0, b_ids.shape[0]
+    return a_ids, a_flags, b_ids, b_flags, 0, 2, a_ids.shape[0]
+
+
+@nb.njit(cache=True, nogil=True)
 def _bag_extend(rows: np.ndarray, a_ids: np.ndarray, a_flags: np.ndarray, b_ids: np.ndarray,
                 b_flags: np.ndarray, knobs: np.ndarray, snap: int) -> np.ndarray:
     """Grow each passage's sides over reordered text whose words the other side holds.
@@ -1442,8 +1452,6 @@ def _bag_extend(rows: np.ndarray, a_ids: np.ndarray, a_flags: np.ndarray, b_ids:
     complete = int(knobs[K_BAG_COMPLETE])
     complete_share = knobs[K_BAG_COMPLETE_SHARE]
     r = rows.copy()
-    na = a_ids.shape[0]
-    nbt = b_ids.shape[0]
     quoted = np.zeros(n, dtype=np.bool_)
     for x in range(n):
         quoted[x] = (_quoted_share(a_flags, r[x, 0], r[x, 1]) >= _BAG_QUOTED
@@ -1455,12 +1463,7 @@ def _bag_extend(rows: np.ndarray, a_ids: np.ndarray, a_flags: np.ndarray, b_ids:
                 continue  # a shared quotation: the text around it is the reporter's own
             for side in range(2):
                 # side 0: grow B with A's residual bag; side 1: grow A with B's
-                if side == 0:
-                    s_ids, s_flags, o_ids, o_flags = b_ids, b_flags, a_ids, a_flags
-                    sc, oc, ns = 2, 0, nbt
-                else:
-                    s_ids, s_flags, o_ids, o_flags = a_ids, a_flags, b_ids, b_flags
-                    sc, oc, ns = 0, 2, na
+                s_ids, s_flags, o_ids, o_flags, sc, oc, ns = _sides(side, a_ids, a_flags, b_ids, b_flags)
                 s0 = r[x, sc]
                 s1 = r[x, sc + 1]
                 vals, left, _total = _residual_bag(o_ids, o_flags, r[x, oc], r[x, oc + 1],
@@ -1561,18 +1564,11 @@ def _complete_sentences(r: np.ndarray, a_ids: np.ndarray, a_flags: np.ndarray,
     end, whose words the passage's other side holds.
     """
     n = r.shape[0]
-    na = a_ids.shape[0]
-    nbt = b_ids.shape[0]
     for x in range(n):
         if skip[x] or r[x, 4] >= _EXT_MAX_DENSITY * min(r[x, 1] - r[x, 0], r[x, 3] - r[x, 2]):
             continue  # a dense copy (verbatim text, a quotation) ends where it ends
         for side in range(2):
-            if side == 0:
-                s_ids, s_flags, o_ids, o_flags = b_ids, b_flags, a_ids, a_flags
-                sc, oc, ns = 2, 0, nbt
-            else:
-                s_ids, s_flags, o_ids, o_flags = a_ids, a_flags, b_ids, b_flags
-                sc, oc, ns = 0, 2, na
+            s_ids, s_flags, o_ids, o_flags, sc, oc, ns = _sides(side, a_ids, a_flags, b_ids, b_flags)
             vals, _left, _total = _residual_bag(o_ids, o_flags, r[x, oc], r[x, oc + 1],
                                                 s_ids, s_flags, 0, 0)
             s0 = r[x, sc]
@@ -2444,14 +2440,16 @@ def align_many(
     b_base = offsets[pairs[pair_idx, 1]]
     a_lo, a_hi, b_lo, b_hi, matched = (flat[:, k] for k in range(5))
     a_len, b_len = a_hi - a_lo, b_hi - b_lo
-    flags = stop.astype(np.int64)
+    every = Tokens(starts=starts, ends=ends, ids=ids, stop=stop)  # all documents, end to end
+    a_start, a_end = edge_offsets(every, a_base + a_lo, a_base + a_hi)
+    b_start, b_end = edge_offsets(every, b_base + b_lo, b_base + b_hi)
     order = np.lexsort((starts[b_base + b_lo], starts[a_base + a_lo], pair_idx))
     out = BatchPassages(
         pair=pair_idx,
-        a_start=starts[a_base + a_lo] - ((flags[a_base + a_lo] >> LEAD_SHIFT) & EDGE_MASK),
-        a_end=ends[a_base + a_hi - 1] + ((flags[a_base + a_hi - 1] >> TRAIL_SHIFT) & EDGE_MASK),
-        b_start=starts[b_base + b_lo] - ((flags[b_base + b_lo] >> LEAD_SHIFT) & EDGE_MASK),
-        b_end=ends[b_base + b_hi - 1] + ((flags[b_base + b_hi - 1] >> TRAIL_SHIFT) & EDGE_MASK),
+        a_start=a_start,
+        a_end=a_end,
+        b_start=b_start,
+        b_end=b_end,
         score=np.minimum(1.0, 2.0 * matched / np.maximum(1, a_len + b_len)),
         a_tokens=a_len,
         b_tokens=b_len,

@@ -31,7 +31,7 @@ import numpy as np
 
 from newstrace.errors import UserError
 from newstrace.params import DEFAULT_PARAMS, Params
-from newstrace.provenance import quotation_mask
+from newstrace.tokens import quotation_mask
 
 #: Order in which obfuscation types are reported (others follow, sorted).
 TYPE_ORDER = (
@@ -651,7 +651,7 @@ def composite_attribution(
 
 def quoted_share(text: str, start: int, end: int) -> float:
     """Share of ``text[start:end]`` inside direct quotations, as the engine's derived
-    share sees them (``provenance.quotation_mask``: curly, straight and mixed marks,
+    share sees them (``tokens.quotation_mask``: curly, straight and mixed marks,
     quotations running over paragraphs, block quotations after a colon)."""
     if end <= start:
         return 0.0
