@@ -1,9 +1,14 @@
-"""Where does PAN recall go? Missed case characters by cause, per obfuscation type.
+"""Where do PAN precision and recall go? Their losses split by cause, per obfuscation type.
 
-    python bench/diag_pan.py --limit 300 [name=value ...]
+    python bench/diag_pan.py [--limit N] [--types verbatim,random] [--sensitive]
+                             [--show outside|missed --type random] [name=value ...]
 
-(a) case has no overlapping detection, (b) detected but chars missed at the
-edges / inside (partial), (c) cases split over several detections.
+Precision: detections overlapping no case (real reuse the ground truth does not
+list, or false matches: read them with ``--show outside``), and characters
+beyond the cases, in the suspicious and in the source. Recall: cases with no
+detection (``--show missed``) and case characters left out of the detected
+ones. The last column is plagdet without the detections outside every case, the
+figure the engine would reach if it reported none of them.
 """
 
 from __future__ import annotations
@@ -12,62 +17,90 @@ import argparse
 from collections import defaultdict
 from pathlib import Path
 
-from newstrace.evaluate import load_pan, run_pan, select_pairs, sensitive_params
+from rich.console import Console
+from rich.table import Table
+
+from newstrace.evaluate import (
+    TYPE_ORDER,
+    Ann,
+    _overlap,
+    load_pan,
+    loss_breakdown,
+    run_pan,
+    sensitive_params,
+)
 from newstrace.params import DEFAULT_PARAMS
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "pan13-train"
 
 
+def _clip(text: str, width: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[:width] + " …"
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--limit", type=int, default=300)
-    ap.add_argument("--types", default="random,translation,summary")
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--limit", type=int, default=None, help="at most N pairs of each type")
+    ap.add_argument("--types", default=None, help="comma-separated types (default: all)")
+    ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--sensitive", action="store_true", help="start from the --sensitive preset")
-    ap.add_argument("overrides", nargs="*")
+    ap.add_argument("--show", choices=("outside", "missed"), help="print these, with their text")
+    ap.add_argument("--type", default="verbatim", help="the type --show reads")
+    ap.add_argument("overrides", nargs="*", help="Params fields as name=value")
     a = ap.parse_args()
     ov = {}
     for kv in a.overrides:
         k, v = kv.split("=")
-        ov[k] = type(getattr(DEFAULT_PARAMS, k))(v)
-    corpus = load_pan(DATA)
+        kind = type(getattr(DEFAULT_PARAMS, k))
+        ov[k] = (v.lower() in ("1", "true", "yes")) if kind is bool else kind(v)
+    corpus = load_pan(a.data)
     base = sensitive_params() if a.sensitive else DEFAULT_PARAMS
-    run = run_pan(corpus, params=base.with_overrides(**ov), workers=2,
-                  limit=a.limit or None, types=a.types.split(","))
-    dets = defaultdict(list)
+    types = a.types.split(",") if a.types else None
+    run = run_pan(corpus, params=base.with_overrides(**ov), workers=a.workers,
+                  limit=a.limit, types=types)
+    pair_type = corpus.pair_types
+    cases: dict[str, list[Ann]] = defaultdict(list)
+    dets: dict[str, list[Ann]] = defaultdict(list)
+    pairs: dict[str, int] = defaultdict(int)
+    for c in corpus.cases:
+        cases[pair_type[c.pair]].append(c)
     for d in run.detections:
-        dets[(d.suspicious, d.source)].append(d)
-    stats: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    types = set(a.types.split(","))
-    for p in select_pairs(corpus.pairs, a.limit or None, types):
-        ds = dets.get((p.suspicious, p.source)) or []
-        for c in p.cases:
-            st = stats[p.obfuscation]
-            for side, off, ln, doff, dln in (("susp", c.susp_offset, c.susp_length, "susp_offset", "susp_length"),
-                                             ("src", c.src_offset, c.src_length, "src_offset", "src_length")):
-                cov = [0] * ln
-                hits = 0
-                for d in ds:
-                    lo = max(off, getattr(d, doff))
-                    hi = min(off + ln, getattr(d, doff) + getattr(d, dln))
-                    if hi > lo:
-                        hits += 1
-                        for i in range(lo - off, hi - off):
-                            cov[i] = 1
-                got = sum(cov)
-                st[f"{side} chars"] += ln
-                if hits == 0:
-                    st[f"{side} (a) undetected"] += ln
-                else:
-                    st[f"{side} (b) partial miss"] += ln - got
-                if side == "susp":
-                    st["cases"] += 1
-                    st["cases undetected"] += hits == 0
-                    st["cases split (c)"] += hits > 1
-    for t, st in stats.items():
-        print(t, f"cases {st['cases']:.0f} undetected {st['cases undetected']:.0f} split {st['cases split (c)']:.0f}")
-        for side in ("susp", "src"):
-            tot = st[f"{side} chars"]
-            print(f"  {side}: (a) {st[f'{side} (a) undetected'] / tot:.3f}  (b) {st[f'{side} (b) partial miss'] / tot:.3f}")
+        dets[pair_type[d.pair]].append(d)
+    for t in pair_type.values():
+        pairs[t] += 1
+    scores = run.evaluation.by_type
+
+    table = Table(title="PAN losses (parts add up to 1 - precision and 1 - recall)")
+    for col in ("type", "P", "outside (dets)", "susp excess", "src excess", "R",
+                "missed (cases)", "susp partial", "src partial", "plagdet", "without outside"):
+        table.add_column(col, justify="left" if col == "type" else "right")
+    for t in [t for t in TYPE_ORDER if t in scores and t != "none"]:
+        s = scores[t]
+        loss = loss_breakdown(cases[t], dets[t], pairs[t])
+        table.add_row(
+            t, f"{s.precision:.4f}", f"{loss.outside:.4f} ({loss.outside_detections})",
+            f"{loss.susp_excess:.4f}", f"{loss.src_excess:.4f}", f"{s.recall:.4f}",
+            f"{loss.missed:.4f} ({loss.missed_cases})", f"{loss.susp_partial:.4f}",
+            f"{loss.src_partial:.4f}", f"{s.plagdet:.4f}", f"{loss.listed_only.plagdet:.4f}",
+        )
+    Console(width=170).print(table)
+    print(f"detections on negative pairs: {run.negative_detections}")
+
+    if a.show:
+        docs = corpus.documents
+        mine, others = (dets, cases) if a.show == "outside" else (cases, dets)
+        by_pair: dict[tuple[str, str], list[Ann]] = defaultdict(list)
+        for x in others[a.type]:
+            by_pair[x.pair].append(x)
+        for x in sorted(mine[a.type]):
+            if any(_overlap(x, y) for y in by_pair.get(x.pair, ())):
+                continue
+            print(f"\n{x.suspicious} [{x.susp_offset}+{x.susp_length}]  "
+                  f"{x.source} [{x.src_offset}+{x.src_length}]")
+            print("  susp:", _clip(docs[x.suspicious][x.susp_offset:x.susp_offset + x.susp_length]))
+            print("  src: ", _clip(docs[x.source][x.src_offset:x.src_offset + x.src_length]))
 
 
 if __name__ == "__main__":

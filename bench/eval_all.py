@@ -22,7 +22,15 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from newstrace.evaluate import composite_attribution, load_pan, run_basil, run_helsinki, run_pan
+from newstrace.evaluate import (
+    composite_attribution,
+    load_pan,
+    loss_breakdown,
+    run_basil,
+    run_helsinki,
+    run_pan,
+    select_pairs,
+)
 from newstrace.params import DEFAULT_PARAMS
 from newstrace.synth import read_corpus, synthesize
 
@@ -53,10 +61,13 @@ def main() -> int:
     # 1. PAN
     pan_dir = a.data / "pan13-train"
     t0 = time.perf_counter()
-    pan = run_pan(pan_dir, workers=a.workers, limit=a.limit)
+    pan_corpus = load_pan(pan_dir)
+    pan = run_pan(pan_corpus, workers=a.workers, limit=a.limit)
     console.print(f"PAN: {pan.pairs} pairs in {time.perf_counter() - t0:.1f} s")
     out["pan"] = pan.to_dict()
     ev = pan.evaluation
+    kinds = pan_corpus.pair_types
+    cases = [c for p in select_pairs(pan_corpus.pairs, a.limit, None) for c in p.cases]
     for name, s in [*ev.by_type.items(), ("overall", ev.overall)]:
         if name == "none":
             continue
@@ -65,6 +76,12 @@ def main() -> int:
                      f"{s.precision:.4f} / {s.recall:.4f} / {s.granularity:.4f}", ""))
         rows.append((f"PAN {name}", "plagdet", f"{s.plagdet:.4f}",
                      f">= {tgt}" if tgt is not None else ""))
+        if name != "overall":  # what the detections outside every listed case cost
+            loss = loss_breakdown([c for c in cases if kinds[c.pair] == name],
+                                  [d for d in pan.detections if kinds[d.pair] == name])
+            out["pan"].setdefault("losses", {})[name] = loss.to_dict()
+            rows.append((f"PAN {name}", "detections outside every case / plagdet without",
+                         f"{loss.outside_detections} / {loss.listed_only.plagdet:.4f}", ""))
     rows.append(("PAN none", "detections on negative pairs",
                  f"{pan.negative_detections} ({pan.negative_pairs_hit} of "
                  f"{pan.negative_pairs} pairs)".strip(), "<= 3"))

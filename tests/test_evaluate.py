@@ -18,6 +18,7 @@ from newstrace.evaluate import (
     evaluate,
     granularity,
     load_pan,
+    loss_breakdown,
     plagdet,
     precision,
     recall,
@@ -116,6 +117,41 @@ def test_negative_group_scores():
     noisy = evaluate(pt, [case], [case, Ann("t", 0, 10, "s", 0, 10)])
     assert noisy.by_type["none"].plagdet == 0
     assert noisy.overall.precision == pytest.approx(0.5)
+
+
+def test_loss_breakdown_hand_computed():
+    # case 100+100 chars. d1 overlaps it: suspicious 50..150 (50 chars beyond the case),
+    # source 0..120 (20 beyond); d2 lies outside every case; the second case is missed.
+    case, missed = Ann("t", 0, 100, "s", 0, 100), Ann("t", 900, 100, "s", 900, 100)
+    d1, d2 = Ann("t", 50, 100, "s", 0, 120), Ann("t", 500, 40, "s", 500, 60)
+    loss = loss_breakdown([case, missed], [d1, d2])
+    assert loss.outside == pytest.approx(1 / 2) and loss.outside_detections == 1
+    assert loss.susp_excess == pytest.approx(50 / 220 / 2)
+    assert loss.src_excess == pytest.approx(20 / 220 / 2)
+    assert loss.missed == pytest.approx(1 / 2) and loss.missed_cases == 1
+    assert loss.susp_partial == pytest.approx(50 / 200 / 2) and loss.src_partial == 0
+    # without the outside detection: precision of d1 alone, same recall
+    assert loss.listed_only.precision == pytest.approx(150 / 220)
+    assert loss.listed_only.recall == pytest.approx(recall([case, missed], [d1]))
+
+
+def test_loss_parts_add_up_to_the_measured_losses():
+    rng = random.Random(3)
+    for _ in range(200):
+        cases, dets = [], []
+        for _ in range(rng.randint(0, 4)):
+            o, r = rng.randrange(0, 2000, 10), rng.randrange(0, 2000, 10)
+            cases.append(Ann("t", o, rng.randint(1, 300), "s", r, rng.randint(1, 300)))
+        for _ in range(rng.randint(0, 5)):
+            base = rng.choice(cases) if cases and rng.random() < 0.7 else Ann("t", 0, 0, "s", 0, 0)
+            dets.append(Ann("t", max(0, base.susp_offset + rng.randint(-80, 80)), rng.randint(1, 400),
+                            "s", max(0, base.src_offset + rng.randint(-80, 80)), rng.randint(1, 400)))
+        loss, sc = loss_breakdown(cases, dets), score(cases, dets)
+        if dets:
+            assert loss.outside + loss.susp_excess + loss.src_excess == pytest.approx(1 - sc.precision)
+        if cases:
+            assert loss.missed + loss.susp_partial + loss.src_partial == pytest.approx(1 - sc.recall)
+            assert loss.listed_only.recall == pytest.approx(sc.recall)
 
 
 # --------------------------------------------------------------------------- reference agreement

@@ -104,6 +104,16 @@ def _by_pair(anns: Iterable[Ann]) -> dict[tuple[str, str], list[Ann]]:
     return groups
 
 
+def _covered(t: Ann, hits: Sequence[Ann]) -> tuple[int, int]:
+    """Characters of ``t`` (suspicious, source) inside the ranges of ``hits``."""
+    return (
+        _union_inside(t.susp_offset, t.susp_offset + t.susp_length,
+                      ((h.susp_offset, h.susp_offset + h.susp_length) for h in hits)),
+        _union_inside(t.src_offset, t.src_offset + t.src_length,
+                      ((h.src_offset, h.src_offset + h.src_length) for h in hits)),
+    )
+
+
 def _mean_coverage(targets: Sequence[Ann], others: Sequence[Ann]) -> float:
     """Mean over ``targets`` of the share of their characters covered by overlapping ``others``."""
     if not targets and not others:
@@ -116,14 +126,7 @@ def _mean_coverage(targets: Sequence[Ann], others: Sequence[Ann]) -> float:
         hits = [o for o in groups.get(t.pair, ()) if _overlap(t, o)]
         if not hits:
             continue
-        in_susp = _union_inside(
-            t.susp_offset, t.susp_offset + t.susp_length,
-            ((h.susp_offset, h.susp_offset + h.susp_length) for h in hits),
-        )
-        in_src = _union_inside(
-            t.src_offset, t.src_offset + t.src_length,
-            ((h.src_offset, h.src_offset + h.src_length) for h in hits),
-        )
+        in_susp, in_src = _covered(t, hits)
         acc += (in_susp + in_src) / t.size
     return acc / len(targets)
 
@@ -182,6 +185,74 @@ def score(cases: Iterable[Ann], detections: Iterable[Ann], pairs: int = 0) -> Sc
     cs, ds = sorted(set(cases)), sorted(set(detections))
     p, r, g = precision(cs, ds), recall(cs, ds), granularity(cs, ds)
     return Scores(p, r, g, plagdet(p, r, g), len(cs), len(ds), pairs)
+
+
+@dataclass(frozen=True)
+class Losses:
+    """Where precision and recall go, each split into parts that add up exactly.
+
+    ``1 - precision = outside + susp_excess + src_excess``: detections overlapping
+    no case (real but unlisted reuse, or false matches), and the characters of
+    the other detections beyond their cases, in the suspicious and in the source.
+    ``1 - recall = missed + susp_partial + src_partial``: cases no detection
+    overlaps, and the case characters the overlapping detections leave out.
+    ``listed_only`` is what the measures would be without the ``outside`` detections.
+    """
+
+    outside: float
+    susp_excess: float
+    src_excess: float
+    missed: float
+    susp_partial: float
+    src_partial: float
+    outside_detections: int
+    missed_cases: int
+    listed_only: Scores
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def loss_breakdown(cases: Iterable[Ann], detections: Iterable[Ann], pairs: int = 0) -> Losses:
+    """Split ``1 - precision`` and ``1 - recall`` of one group of pairs into their causes.
+
+    Uses PAN's definitions (a detection and a case count for each other when
+    they overlap in both documents), so the parts add up to the measured losses.
+
+    >>> case = Ann("s", 0, 100, "r", 0, 100)
+    >>> loss = loss_breakdown([case], [Ann("s", 50, 100, "r", 0, 100), Ann("s", 500, 50, "r", 500, 50)])
+    >>> loss.outside, loss.susp_excess, loss.missed, loss.susp_partial
+    (0.5, 0.125, 0.0, 0.25)
+    """
+    cs, ds = sorted(set(cases)), sorted(set(detections))
+    by_case, by_det = _by_pair(cs), _by_pair(ds)
+    outside = susp_x = src_x = 0.0
+    n_out = 0
+    listed = []
+    for d in ds:
+        hits = [c for c in by_case.get(d.pair, ()) if _overlap(d, c)]
+        if not hits:
+            outside += 1.0
+            n_out += 1
+            continue
+        listed.append(d)
+        in_susp, in_src = _covered(d, hits)
+        susp_x += (d.susp_length - in_susp) / d.size
+        src_x += (d.src_length - in_src) / d.size
+    missed = susp_p = src_p = 0.0
+    n_missed = 0
+    for c in cs:
+        hits = [d for d in by_det.get(c.pair, ()) if _overlap(c, d)]
+        if not hits:
+            missed += 1.0
+            n_missed += 1
+            continue
+        in_susp, in_src = _covered(c, hits)
+        susp_p += (c.susp_length - in_susp) / c.size
+        src_p += (c.src_length - in_src) / c.size
+    nd, nc = max(1, len(ds)), max(1, len(cs))
+    return Losses(outside / nd, susp_x / nd, src_x / nd, missed / nc, susp_p / nc, src_p / nc,
+                  n_out, n_missed, score(cs, listed, pairs))
 
 
 def _type_order(types: Iterable[str]) -> list[str]:
