@@ -80,7 +80,7 @@ def main() -> int:
             loss = loss_breakdown([c for c in cases if kinds[c.pair] == name],
                                   [d for d in pan.detections if kinds[d.pair] == name])
             out["pan"].setdefault("losses", {})[name] = loss.to_dict()
-            rows.append((f"PAN {name}", "detections outside every case / plagdet without",
+            rows.append((f"PAN {name}", "outside every case: detections / plagdet",
                          f"{loss.outside_detections} / {loss.listed_only.plagdet:.4f}", ""))
     rows.append(("PAN none", "detections on negative pairs",
                  f"{pan.negative_detections} ({pan.negative_pairs_hit} of "

@@ -225,34 +225,31 @@ def loss_breakdown(cases: Iterable[Ann], detections: Iterable[Ann], pairs: int =
     (0.5, 0.125, 0.0, 0.25)
     """
     cs, ds = sorted(set(cases)), sorted(set(detections))
-    by_case, by_det = _by_pair(cs), _by_pair(ds)
-    outside = susp_x = src_x = 0.0
-    n_out = 0
-    listed = []
-    for d in ds:
-        hits = [c for c in by_case.get(d.pair, ()) if _overlap(d, c)]
-        if not hits:
-            outside += 1.0
-            n_out += 1
-            continue
-        listed.append(d)
-        in_susp, in_src = _covered(d, hits)
-        susp_x += (d.susp_length - in_susp) / d.size
-        src_x += (d.src_length - in_src) / d.size
-    missed = susp_p = src_p = 0.0
-    n_missed = 0
-    for c in cs:
-        hits = [d for d in by_det.get(c.pair, ()) if _overlap(c, d)]
-        if not hits:
-            missed += 1.0
-            n_missed += 1
-            continue
-        in_susp, in_src = _covered(c, hits)
-        susp_p += (c.susp_length - in_susp) / c.size
-        src_p += (c.src_length - in_src) / c.size
+    n_out, susp_x, src_x, listed = _uncovered(ds, cs)
+    n_missed, susp_p, src_p, _ = _uncovered(cs, ds)
     nd, nc = max(1, len(ds)), max(1, len(cs))
-    return Losses(outside / nd, susp_x / nd, src_x / nd, missed / nc, susp_p / nc, src_p / nc,
+    return Losses(n_out / nd, susp_x / nd, src_x / nd, n_missed / nc, susp_p / nc, src_p / nc,
                   n_out, n_missed, score(cs, listed, pairs))
+
+
+def _uncovered(targets: Sequence[Ann], others: Sequence[Ann]) -> tuple[int, float, float, list[Ann]]:
+    """How many ``targets`` no ``other`` overlaps, and over the rest the sums of the
+    uncovered share per side (characters of the side left out / the target's size),
+    with the rest themselves."""
+    groups = _by_pair(others)
+    alone = 0
+    susp = src = 0.0
+    met = []
+    for t in targets:
+        hits = [o for o in groups.get(t.pair, ()) if _overlap(t, o)]
+        if not hits:
+            alone += 1
+            continue
+        met.append(t)
+        in_susp, in_src = _covered(t, hits)
+        susp += (t.susp_length - in_susp) / t.size
+        src += (t.src_length - in_src) / t.size
+    return alone, susp, src, met
 
 
 def _type_order(types: Iterable[str]) -> list[str]:
