@@ -79,8 +79,9 @@ def main() -> int:
         if name != "overall":  # what the detections outside every listed case cost
             loss = loss_breakdown([c for c in cases if kinds[c.pair] == name],
                                   [d for d in pan.detections if kinds[d.pair] == name])
+            # outside detections: those overlapping no listed case (see loss_breakdown)
             out["pan"].setdefault("losses", {})[name] = loss.to_dict()
-            rows.append((f"PAN {name}", "outside every case: detections / plagdet",
+            rows.append((f"PAN {name}", "outside detections / plagdet without them",
                          f"{loss.outside_detections} / {loss.listed_only.plagdet:.4f}", ""))
     rows.append(("PAN none", "detections on negative pairs",
                  f"{pan.negative_detections} ({pan.negative_pairs_hit} of "
