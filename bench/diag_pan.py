@@ -21,12 +21,12 @@ from rich.console import Console
 from rich.table import Table
 
 from newstrace.evaluate import (
-    TYPE_ORDER,
     Ann,
     _overlap,
     load_pan,
-    loss_breakdown,
+    losses_by_type,
     run_pan,
+    select_pairs,
     sensitive_params,
 )
 from newstrace.params import DEFAULT_PARAMS
@@ -60,25 +60,18 @@ def main() -> None:
     types = a.types.split(",") if a.types else None
     run = run_pan(corpus, params=base.with_overrides(**ov), workers=a.workers,
                   limit=a.limit, types=types)
-    pair_type = corpus.pair_types
-    cases: dict[str, list[Ann]] = defaultdict(list)
-    dets: dict[str, list[Ann]] = defaultdict(list)
-    pairs: dict[str, int] = defaultdict(int)
-    for c in corpus.cases:
-        cases[pair_type[c.pair]].append(c)
-    for d in run.detections:
-        dets[pair_type[d.pair]].append(d)
-    for t in pair_type.values():
-        pairs[t] += 1
+    chosen = select_pairs(corpus.pairs, a.limit, types)
+    losses = losses_by_type(chosen, run.detections)
     scores = run.evaluation.by_type
 
     table = Table(title="PAN losses (parts add up to 1 - precision and 1 - recall)")
     for col in ("type", "P", "outside (dets)", "susp excess", "src excess", "R",
                 "missed (cases)", "susp partial", "src partial", "plagdet", "without outside"):
         table.add_column(col, justify="left" if col == "type" else "right")
-    for t in [t for t in TYPE_ORDER if t in scores and t != "none"]:
+    for t, loss in losses.items():
+        if t == "none":
+            continue
         s = scores[t]
-        loss = loss_breakdown(cases[t], dets[t], pairs[t])
         table.add_row(
             t, f"{s.precision:.4f}", f"{loss.outside:.4f} ({loss.outside_detections})",
             f"{loss.susp_excess:.4f}", f"{loss.src_excess:.4f}", f"{s.recall:.4f}",
@@ -90,11 +83,14 @@ def main() -> None:
 
     if a.show:
         docs = corpus.documents
+        kind = {(p.suspicious, p.source): p.obfuscation for p in chosen}
+        cases = [c for p in chosen if p.obfuscation == a.type for c in p.cases]
+        dets = [d for d in run.detections if kind.get(d.pair) == a.type]
         mine, others = (dets, cases) if a.show == "outside" else (cases, dets)
         by_pair: dict[tuple[str, str], list[Ann]] = defaultdict(list)
-        for x in others[a.type]:
+        for x in others:
             by_pair[x.pair].append(x)
-        for x in sorted(mine[a.type]):
+        for x in sorted(mine):
             if any(_overlap(x, y) for y in by_pair.get(x.pair, ())):
                 continue
             print(f"\n{x.suspicious} [{x.susp_offset}+{x.susp_length}]  "

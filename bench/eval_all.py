@@ -25,7 +25,7 @@ from rich.table import Table
 from newstrace.evaluate import (
     composite_attribution,
     load_pan,
-    loss_breakdown,
+    losses_by_type,
     run_basil,
     run_helsinki,
     run_pan,
@@ -66,8 +66,8 @@ def main() -> int:
     console.print(f"PAN: {pan.pairs} pairs in {time.perf_counter() - t0:.1f} s")
     out["pan"] = pan.to_dict()
     ev = pan.evaluation
-    kinds = pan_corpus.pair_types
-    cases = [c for p in select_pairs(pan_corpus.pairs, a.limit, None) for c in p.cases]
+    losses = losses_by_type(select_pairs(pan_corpus.pairs, a.limit), pan.detections)
+    out["pan"]["losses"] = {t: x.to_dict() for t, x in losses.items()}
     for name, s in [*ev.by_type.items(), ("overall", ev.overall)]:
         if name == "none":
             continue
@@ -76,11 +76,8 @@ def main() -> int:
                      f"{s.precision:.4f} / {s.recall:.4f} / {s.granularity:.4f}", ""))
         rows.append((f"PAN {name}", "plagdet", f"{s.plagdet:.4f}",
                      f">= {tgt}" if tgt is not None else ""))
-        if name != "overall":  # what the detections outside every listed case cost
-            loss = loss_breakdown([c for c in cases if kinds[c.pair] == name],
-                                  [d for d in pan.detections if kinds[d.pair] == name])
-            # outside detections: those overlapping no listed case (see loss_breakdown)
-            out["pan"].setdefault("losses", {})[name] = loss.to_dict()
+        if name in losses:  # detections overlapping no listed case, and what they cost
+            loss = losses[name]
             rows.append((f"PAN {name}", "outside detections / plagdet without them",
                          f"{loss.outside_detections} / {loss.listed_only.plagdet:.4f}", ""))
     rows.append(("PAN none", "detections on negative pairs",

@@ -19,6 +19,7 @@ from newstrace.evaluate import (
     granularity,
     load_pan,
     loss_breakdown,
+    losses_by_type,
     plagdet,
     precision,
     recall,
@@ -133,6 +134,19 @@ def test_loss_breakdown_hand_computed():
     # without the outside detection: precision of d1 alone, same recall
     assert loss.listed_only.precision == pytest.approx(150 / 220)
     assert loss.listed_only.recall == pytest.approx(recall([case, missed], [d1]))
+
+
+def test_losses_by_type_groups_cases_and_detections_of_the_given_pairs():
+    from newstrace.evaluate import PanPair
+    c1, c2 = Ann("t", 0, 100, "s", 0, 100), Ann("u", 0, 100, "v", 0, 100)
+    pairs = [PanPair("t", "s", "verbatim", [c1]), PanPair("u", "v", "random", [c2])]
+    # a detection on a pair not given (not aligned under --limit) is left out
+    dets = [c1, Ann("u", 500, 10, "v", 500, 10), Ann("x", 0, 10, "y", 0, 10)]
+    by = losses_by_type(pairs, dets)
+    assert list(by) == ["verbatim", "random"]
+    assert by["verbatim"].outside == 0 and by["verbatim"].missed == 0
+    assert by["random"].outside_detections == 1 and by["random"].missed_cases == 1
+    assert by["random"].listed_only.pairs == 1
 
 
 def test_loss_parts_add_up_to_the_measured_losses():

@@ -232,6 +232,22 @@ def loss_breakdown(cases: Iterable[Ann], detections: Iterable[Ann], pairs: int =
                   n_out, n_missed, score(cs, listed, pairs))
 
 
+def losses_by_type(pairs: Sequence[PanPair], detections: Iterable[Ann]) -> dict[str, Losses]:
+    """``loss_breakdown`` per obfuscation type over ``pairs`` (the pairs aligned: with
+    ``--limit``, ``select_pairs``'s choice), for the detections on those pairs."""
+    kind = {(p.suspicious, p.source): p.obfuscation for p in pairs}
+    cases: dict[str, list[Ann]] = defaultdict(list)
+    dets: dict[str, list[Ann]] = defaultdict(list)
+    counts: dict[str, int] = defaultdict(int)
+    for p in pairs:
+        cases[p.obfuscation].extend(p.cases)
+        counts[p.obfuscation] += 1
+    for d in detections:
+        if d.pair in kind:
+            dets[kind[d.pair]].append(d)
+    return {t: loss_breakdown(cases[t], dets[t], counts[t]) for t in _type_order(counts)}
+
+
 def _uncovered(targets: Sequence[Ann], others: Sequence[Ann]) -> tuple[int, float, float, list[Ann]]:
     """How many ``targets`` no ``other`` overlaps, and over the rest the sums of the
     uncovered share per side (characters of the side left out / the target's size),
