@@ -177,6 +177,17 @@ def seed_index(
     return uv, up, bv, bp
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _set_row(rows: np.ndarray, i: int, a0: int | np.int64, a1: int | np.int64, b0: int | np.int64,
+             b1: int | np.int64, matched: int | np.int64) -> None:
+    """Write passage row ``i``: ``(a_start, a_end, b_start, b_end, matched)`` in tokens."""
+    rows[i, 0] = a0
+    rows[i, 1] = a1
+    rows[i, 2] = b0
+    rows[i, 3] = b1
+    rows[i, 4] = matched
+
+
 @nb.njit(cache=True, nogil=True)
 def _match_sorted(
     va_sorted: np.ndarray,
@@ -550,18 +561,10 @@ def _sentence_passages(
         if _SENT_TRIM:
             # from the first to the last shared word, then out to the sentence
             # edges where both sides are close (as for exact-run passages)
-            out[no, 0] = ta0
-            out[no, 1] = ta1
-            out[no, 2] = tb0
-            out[no, 3] = tb1
-            out[no, 4] = matched
+            _set_row(out, no, ta0, ta1, tb0, tb1, matched)
             _snap_to_sentences(out[no], a_flags, b_flags, snap)
         else:
-            out[no, 0] = bnd_a[a0]
-            out[no, 1] = bnd_a[a1 + 1]
-            out[no, 2] = bnd_b[b0]
-            out[no, 3] = bnd_b[b1 + 1]
-            out[no, 4] = matched
+            _set_row(out, no, bnd_a[a0], bnd_a[a1 + 1], bnd_b[b0], bnd_b[b1 + 1], matched)
         no += 1
     return out[:no]
 
@@ -784,11 +787,7 @@ def _sp_passages(
                 continue  # the summary pass adds summary-shaped fragments of several seeds
             if not summ and db < cover * (b1 - b0 + 1):
                 continue
-            out[no, 0] = bnd_a[a0]
-            out[no, 1] = bnd_a[a1 + 1]
-            out[no, 2] = bnd_b[b0]
-            out[no, 3] = bnd_b[b1 + 1]
-            out[no, 4] = matched
+            _set_row(out, no, bnd_a[a0], bnd_a[a1 + 1], bnd_b[b0], bnd_b[b1 + 1], matched)
             if csum < _SP_EVIDENT_COS * (cuts[c + 1] - cuts[c]) and not _sp_evidence(
                     out[no], run_a, run_b, run_len, ratio):
                 continue  # loosely similar sentences without a verbatim trace: topic
@@ -908,11 +907,7 @@ def _run_clusters(a_ids: np.ndarray, run_a: np.ndarray, run_b: np.ndarray, run_l
                 m += lens[o[t]]
         if distinct < min_runs or m < min_tokens or m < _SHORT_DENSITY * (a1 - a0) or m < _SHORT_DENSITY * (b1 - b0):
             continue
-        out[no, 0] = a0
-        out[no, 1] = a1
-        out[no, 2] = b0
-        out[no, 3] = b1
-        out[no, 4] = m
+        _set_row(out, no, a0, a1, b0, b1, m)
         no += 1
     return out[:no]
 
@@ -1222,11 +1217,7 @@ def _merge_summaries(rows: np.ndarray, gap_a: int, ratio: float, min_matched: in
                     and nbt >= 2 * ratio * (a1 - a0)):
                 b0 = 0
                 b1 = nbt
-            out[no, 0] = a0
-            out[no, 1] = a1
-            out[no, 2] = b0
-            out[no, 3] = b1
-            out[no, 4] = m
+            _set_row(out, no, a0, a1, b0, b1, m)
             no += 1
         else:
             for z in range(x, y):
@@ -1831,11 +1822,7 @@ def _summary_rows(rows: np.ndarray, na: int, nbt: int, a_flags: np.ndarray, a_uv
                 b0 = min(b0, rows[x, 2])
                 b1 = max(b1, rows[x, 3])
                 matched = max(matched, rows[x, 4])
-        out[no, 0] = r0
-        out[no, 1] = r1
-        out[no, 2] = b0
-        out[no, 3] = b1
-        out[no, 4] = matched
+        _set_row(out, no, r0, r1, b0, b1, matched)
         no += 1
     if no == 0:
         return rows
@@ -2134,11 +2121,7 @@ def _align_core(
         b_hi = rb[members[last]] + rl[members[last]]
         if matched < 3:
             continue
-        chains[nc, 0] = a_lo
-        chains[nc, 1] = a_hi
-        chains[nc, 2] = b_lo
-        chains[nc, 3] = b_hi
-        chains[nc, 4] = matched
+        _set_row(chains, nc, a_lo, a_hi, b_lo, b_hi, matched)
         chain_runs[nc] = long_runs
         nc += 1
     if nc == 0:
