@@ -29,7 +29,9 @@ def _open(db: Path, read_only: bool = False) -> Any:
 
     if read_only and not db.exists():
         raise UserError(f"{db}: no such database")
-    return Index.open(db, read_only=read_only)
+    from newstrace.cli import param_overrides
+
+    return Index.open(db, read_only=read_only, overrides=param_overrides())
 
 
 @watch_app.command("add")

@@ -54,9 +54,11 @@ def serve(
         raise UserError(f"--max-upload-mb: must be positive, got {max_upload_mb}")
     if not 0 < port < 65536:
         raise UserError(f"--port: must be 1-65535, got {port}")
+    from newstrace.cli import param_overrides
     from newstrace.web import create_app
 
-    app = create_app(db, max_upload_bytes=int(max_upload_mb * 1024 * 1024))
+    app = create_app(db, max_upload_bytes=int(max_upload_mb * 1024 * 1024),
+                     overrides=param_overrides())
     if get is not None:
         import warnings
 

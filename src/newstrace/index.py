@@ -30,7 +30,8 @@ from newstrace.corpus_provenance import compute_provenance
 from newstrace.errors import IncompatibleIndex, UserError
 from newstrace.ingest import Rejected, coerce_documents, content_hash, read_located
 from newstrace.model import Document, IngestReport, Passage
-from newstrace.params import DEFAULT_PARAMS, Params
+from newstrace.params import CONFIG_NAME, Params
+from newstrace.params import resolve as resolve_params
 from newstrace.shingles import document_fingerprints, ngram_hashes
 from newstrace.store import connect, get_meta, registered, set_meta, transaction
 from newstrace.tokens import Tokens, tokenize_text
@@ -107,16 +108,32 @@ class Index:
     # -- opening -----------------------------------------------------------------------------
     @classmethod
     def open(
-        cls, path: str | Path, params: Params | None = None, read_only: bool = False
+        cls, path: str | Path, params: Params | None = None, read_only: bool = False,
+        overrides: Mapping[str, Any] | None = None,
     ) -> Index:
         """Open or create the index at ``path``.
 
+        Args:
+            params: the parameters to use, as given. None (the default) reads them back:
+                those stored by the index's last build, then ``newstrace.toml`` beside
+                the database, then ``overrides`` (``--set``), each over the one before
+                (``params.resolve``).
+            overrides: parameter values that win over the stored and configured ones
+                (only with ``params=None``).
+
         Raises:
             IncompatibleIndex: the index was built with other fingerprint parameters.
-            UserError: the file cannot be opened.
+            UserError: the file cannot be opened, or a parameter is unknown or ill-typed.
         """
-        params = params or DEFAULT_PARAMS
         con = connect(path, read_only=read_only)
+        if params is None:
+            try:
+                params, _ = resolve_params(
+                    get_meta(con, "params"), Path(path).parent / CONFIG_NAME, overrides
+                )
+            except BaseException:
+                con.close()
+                raise
         stored = get_meta(con, "index_signature")
         if stored is not None and stored != params.index_signature():
             con.close()

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ from starlette.formparsers import MultiPartException
 from newstrace.align import align_texts
 from newstrace.errors import UserError
 from newstrace.index import Index
-from newstrace.params import DEFAULT_PARAMS, Params
+from newstrace.params import Params
 from newstrace.report import template_env
 from newstrace.web import views
 
@@ -181,8 +181,9 @@ def _error_page(status: int, message: str) -> str:
 class _Store:
     """The read-only index and a lock to hand out one cursor per request."""
 
-    def __init__(self, db_path: str | Path, params: Params | None) -> None:
-        self.base = Index.open(db_path, params or DEFAULT_PARAMS, read_only=True)
+    def __init__(self, db_path: str | Path, params: Params | None,
+                 overrides: Mapping[str, Any] | None = None) -> None:
+        self.base = Index.open(db_path, params, read_only=True, overrides=overrides)
         self.lock = threading.Lock()
         self._overview: dict[str, Any] | None = None
 
@@ -242,13 +243,17 @@ def create_app(
     db_path: str | Path,
     params: Params | None = None,
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+    overrides: Mapping[str, Any] | None = None,
 ) -> FastAPI:
     """The web application over the index at ``db_path`` (opened read-only).
+
+    ``params=None`` reads the parameters back from the index (then ``newstrace.toml``
+    beside it, then ``overrides``), as the command line does.
 
     Raises:
         UserError: the database is missing, unreadable or incompatible.
     """
-    store = _Store(db_path, params)
+    store = _Store(db_path, params, overrides)
     limit = int(max_upload_bytes)
     app = FastAPI(
         title="newstrace",
