@@ -74,7 +74,7 @@ def test_index_reads_back_the_parameters_it_was_built_with(tmp_path):
     with Index.open(db, DEFAULT_PARAMS, read_only=True) as idx:
         assert idx.params.min_density == DEFAULT_PARAMS.min_density
     # An index parameter cannot change once postings are stored.
-    with pytest.raises(IncompatibleIndex):
+    with pytest.raises(IncompatibleIndex, match=r"ngram_tokens=3 \(asked: 4\)"):
         Index.open(db, overrides={"ngram_tokens": 4})
 
 

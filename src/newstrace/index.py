@@ -91,6 +91,13 @@ class _TokenCache:
             self.items.popitem(last=False)
 
 
+def _signature_diff(stored: Mapping[str, Any], wanted: Mapping[str, Any]) -> str:
+    """'ngram_tokens=3 (asked: 4), ...': the index parameters that differ."""
+    names = sorted(set(stored) | set(wanted), key=lambda n: (n not in wanted, n))
+    return ", ".join(f"{n}={stored.get(n)!r} (asked: {wanted.get(n)!r})"
+                     for n in names if stored.get(n) != wanted.get(n))
+
+
 class Index:
     """A newstrace index stored in one DuckDB file.
 
@@ -138,7 +145,7 @@ class Index:
         if stored is not None and stored != params.index_signature():
             con.close()
             raise IncompatibleIndex(
-                f"{path}: index built with {stored}, requested {params.index_signature()}",
+                f"{path}: index built with {_signature_diff(stored, params.index_signature())}",
                 hint="use the same parameters, or build a new database",
             )
         return cls(con, Path(path), params, read_only)
@@ -304,7 +311,11 @@ class Index:
         if stored is None:
             set_meta(self.con, "index_signature", self.params.index_signature())
         elif stored != self.params.index_signature():
-            raise IncompatibleIndex(f"{self.path}: index built with other parameters")
+            raise IncompatibleIndex(
+                f"{self.path}: index built with "
+                f"{_signature_diff(stored, self.params.index_signature())}",
+                hint="use the same parameters, or build a new database",
+            )
         set_meta(self.con, "params", self.params.to_json())
         if boilerplate is not None:
             set_meta(self.con, "strip_boilerplate", bool(boilerplate))
