@@ -1,0 +1,565 @@
+"""Who does an article credit? Attribution (credit) extraction and the credit verdict.
+
+Two functions, no database, no model weights::
+
+    >>> from newstrace.credits import extract_credits, credit_verdict
+    >>> [(c.name, c.kind, c.form) for c in extract_credits("MOSCOW (Reuters) - Putin told Itar-Tass ...")]
+    [('Reuters', 'agency', 'dateline'), ('TASS', 'agency', 'reporting_verb')]
+    >>> v = credit_verdict("Putin said so, AFP reported.", "copy.example", "Reuters", None)
+    >>> v.verdict, [c.name for c in v.credits]
+    ('credited_other', ['AFP'])
+
+:func:`extract_credits` ``(text, aliases=None) -> list[Credit]``
+    Every agency, outlet and person the text credits, in text order, one :class:`Credit`
+    per name occurrence: ``name`` (canonical, e.g. "Associated Press" for "AP"), ``kind``
+    (``agency`` | ``outlet`` | ``person``), ``form`` (how it is credited, below) and
+    ``start``/``end`` (Python ``str`` offsets of the name as printed, end-exclusive;
+    ``text[start:end]`` is "AP", "Itar-Tass", "Jane Doe").
+:func:`credit_verdict` ``(copy_text, copy_publisher, source_publisher, source_text, aliases=None)``
+    -> :class:`CreditVerdict`: does a copy credit the source it reuses? ``verdict`` is
+    ``credited`` | ``credited_other`` | ``uncredited``; ``via`` says why; ``credits`` are
+    the matching credits in the copy (offsets into ``copy_text``). ``to_json()`` gives the
+    ``credit`` object of the public JSON.
+:func:`canonical_publisher` ``(publisher, aliases=None) -> str``
+    "reuters.com", "www.cnn.com/world", "AP" -> "Reuters", "CNN", "Associated Press";
+    an unknown publisher comes back stripped, unchanged.
+
+Forms
+-----
+``dateline``        "MOSCOW (Reuters) -", "HELSINKI, Finland (AP) —", "MOSCOW, July 16. /TASS/."
+                    (an upper-case place, then the credit in parentheses or slashes).
+``credit_line``     "(AP) —" / "(CNN)" without a place, "— AFP" or "REUTER" closing a paragraph
+                    or the text, "The Associated Press contributed to this report", "Associated
+                    Press writers Zeke Miller and Ken Thomas contributed", "material from Reuters",
+                    "Source: Reuters", and the people of "Reporting by …; Writing by …; Editing by …".
+``copyright``       "Copyright 2018 The Associated Press", "© 2018 Thomson/Reuters".
+``photo``           "(AP Photo/Evan Vucci)", "Photo: Pablo Martinez Monsivais, AP", "AFP/Getty Images",
+                    "(Reuters/Kevin Lamarque)": the agency credited for a picture.
+``byline``          "By Jane Doe", "By JANE DOE, Associated Press", "By Reuters" (at a paragraph start).
+``reporting_verb``  "told Itar-Tass", "AFP reported", "Tass said", "said in a statement to Bloomberg",
+                    "Speaking to state news agency Itar-Tass", "was quoted by Kyodo", "polled by Reuters",
+                    "the official news agency Tass reported".
+``according_to``    "according to Interfax", "according to Russia's Interfax news agency".
+``mention``         a known agency or outlet named anywhere else ("a Reuters/Ipsos poll", "CNN's Jim
+                    Acosta", and "Reuters" inside a quotation of a person). A mention *names* the
+                    organisation without attributing the article or a fact to it.
+
+Rules and decisions
+-------------------
+* Names come from the curated list ``data/agencies.json`` (111 agencies and outlets with aliases and
+  web domains; its header documents the fields). Aliases are matched case-sensitively as whole words,
+  so "ap" or "reuter" in running lower-case text are not credits. Short or ambiguous forms ("PA",
+  "AA", "RT", "FT", "Getty", "Guardian") are *strict*: they count only inside a credit construction
+  (every form above except ``mention``), so "Pittsburgh, PA" is no credit.
+* Names not in the list are credited only through unambiguous constructions: a parenthesised
+  dateline ("PORTO, Portugal (Northwire) —", kind ``agency``), "news agency NAME" / "the ACRONYM news
+  agency" (kind ``agency``), and people in bylines, "Reporting/Writing/Editing by" and "… contributed"
+  lines (kind ``person``). Ordinary capitalised words ("Reporters Without Borders", "Associated
+  Builders") are never credits; a person is a run of 2-4 capitalised words in one of those lines.
+* A quotation is not special: "Reuters" inside a quoted sentence is still extracted (a ``mention``, or
+  e.g. ``reporting_verb`` for '"... ," he told Reuters'), because the reader sees the name either way.
+* ``aliases`` extends the list: ``{"Baltic Press Agency": ["BPA"], "Reuters": ["Thomson Reuters
+  Foundation"]}``, canonical name -> list of other forms, as ``watch`` stores them (a JSON list per
+  watched publisher: pass ``{publisher: json.loads(row.aliases)}``). Extra aliases are ordinary
+  (non-strict) whole-word forms; a new name gets kind ``outlet``, or the known entry's kind.
+* Speed: one compiled trie-shaped regular expression finds every alias in a single pass; each hit is
+  classified from at most ~160 characters around it; person patterns run only when their anchor word
+  occurs. Linear in the text; patterns are compiled once per alias set (cached).
+
+Credit verdict (per copy, per source)
+-------------------------------------
+``credited``        the copy and the source have the same publisher (``via="same_publisher"``); or the
+                    copy credits the source's publisher, in any form including ``mention``
+                    (``via="publisher"``; an unknown publisher also matches its initials of three or
+                    more letters or its first word when they stand in a credit construction, as
+                    "(BPA)" for "Baltic Press Agency", and the caller's ``aliases``); or the copy credits
+                    someone the *source itself* credits for its text -- the source's dateline, credit
+                    line, copyright, photo or byline names, e.g. the agency a syndicating site's article
+                    carries (``via="source_credit"``).
+``credited_other``  not credited, but the copy credits another agency or outlet in a construction
+                    (any form but ``mention``), other than its own publisher (``via="other"``).
+``uncredited``      neither. Bylines of people alone do not make ``credited_other`` (the copy's own staff
+                    sign what they reprint); they make ``credited`` when the source carries the same
+                    byline.
+
+Why regular expressions and not spaCy: no maintained English model installs from PyPI as a wheel
+(the ``en_core_web_*`` models are published on GitHub releases, and the look-alike PyPI uploads are
+unofficial re-packs), and an NER pass would cost more than the whole indexing budget allows
+(``extract_credits`` must run on every document; see ``bench/credit.py`` for the timing). Credits in
+news follow a small set of fixed conventions, which the patterns below spell out.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+__all__ = [
+    "FORMS",
+    "Credit",
+    "CreditVerdict",
+    "canonical_publisher",
+    "credit_verdict",
+    "extract_credits",
+    "load_agencies",
+]
+
+#: Every value of :attr:`Credit.form`.
+FORMS = ("dateline", "credit_line", "copyright", "photo", "byline", "reporting_verb", "according_to", "mention")
+#: Forms that attribute the whole text (or its pictures): the source's own credits of these forms
+#: count as credits of the source in :func:`credit_verdict`.
+AUTHORSHIP_FORMS = frozenset({"dateline", "credit_line", "copyright", "photo", "byline"})
+
+
+@dataclass(frozen=True)
+class Credit:
+    """One credited name in a text (see the module docstring)."""
+
+    name: str
+    kind: str
+    form: str
+    start: int
+    end: int
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class CreditVerdict:
+    """Does a copy credit its source? ``verdict``, ``via`` and the copy's matching ``credits``."""
+
+    verdict: str
+    via: str | None = None
+    credits: tuple[Credit, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"verdict": self.verdict, "via": self.via, "credits": [c.to_json() for c in self.credits]}
+
+
+# ----------------------------------------------------------------------------- the list
+@dataclass(frozen=True)
+class _Entry:
+    name: str
+    kind: str
+    strict: bool
+
+
+@lru_cache(maxsize=1)
+def load_agencies() -> tuple[dict[str, Any], ...]:
+    """The entries of ``data/agencies.json`` (name, kind, aliases, strict, domains)."""
+    raw = resources.files("newstrace").joinpath("data/agencies.json").read_text(encoding="utf-8")
+    return tuple(json.loads(raw)["entries"])
+
+
+def _norm_aliases(aliases: Mapping[str, Sequence[str]] | None) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if not aliases:
+        return ()
+    out = []
+    for name, forms in aliases.items():
+        if isinstance(forms, str):  # a JSON list stored as text, or one alias
+            try:
+                forms = json.loads(forms)
+            except ValueError:
+                forms = [forms]
+        clean = tuple(sorted({f.strip() for f in (forms or ()) if isinstance(f, str) and f.strip()}))
+        if name and name.strip():
+            out.append((name.strip(), clean))
+    return tuple(sorted(out))
+
+
+def _trie_regex(words: Iterable[str]) -> str:
+    """A regular expression matching any of ``words``, shaped as a trie (longest first)."""
+    trie: dict[str, Any] = {}
+    for w in words:
+        node = trie
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict[str, Any]) -> str:
+        end = "" in node
+        alts = [re.escape(ch) + emit(sub) for ch, sub in sorted(node.items()) if ch]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        if end:
+            return "(?:" + body + ")?"
+        return body
+
+    return emit(trie)
+
+
+@dataclass(frozen=True)
+class _Matcher:
+    regex: re.Pattern[str]
+    table: dict[str, _Entry]
+
+
+@lru_cache(maxsize=64)
+def _matcher(extra: tuple[tuple[str, tuple[str, ...]], ...], strict_extra: tuple[tuple[str, tuple[str, ...]], ...] = ()) -> _Matcher:
+    table: dict[str, _Entry] = {}
+    kinds: dict[str, str] = {}
+    for e in load_agencies():
+        kinds[e["name"].casefold()] = e["kind"]
+        entry, strict_entry = _Entry(e["name"], e["kind"], False), _Entry(e["name"], e["kind"], True)
+        for a in [e["name"], *e["aliases"]]:
+            if a not in e.get("strict", ()):
+                table.setdefault(a, entry)
+        for a in e.get("strict", ()):
+            table.setdefault(a, strict_entry)
+    canon = {e["name"].casefold(): e["name"] for e in load_agencies()}
+    for name, forms in extra:
+        cname = canon.get(name.casefold(), name)
+        kind = kinds.get(cname.casefold(), "outlet")
+        for a in (cname, *forms):
+            table[a] = _Entry(cname, kind, False)
+    for name, forms in strict_extra:
+        cname = canon.get(name.casefold(), name)
+        kind = kinds.get(cname.casefold(), "outlet")
+        for a in forms:
+            table.setdefault(a, _Entry(cname, kind, True))
+    # no look-behind in front: a pattern that starts with the trie's first characters lets the
+    # regex engine skip ahead fast; the left word boundary is checked by the caller (_BEFORE_OK)
+    pattern = r"(?:" + _trie_regex(table) + r")(?![\w&@-]|\.\w)"
+    return _Matcher(re.compile(pattern), table)
+
+
+# ----------------------------------------------------------------------------- context patterns
+_UP = "A-ZÀ-ÖØ-ÞĀ-Ž"
+#: A dateline place: upper-case words ("TURNBERRY/GLASGOW"), then optionally ", Scotland" / ", July 15".
+_PLACE = rf"[{_UP}][{_UP}'’.\-/ ]*[{_UP}](?:,[^()\n#]{{1,40}}?)?\.?"
+_DATELINE_PRE = re.compile(rf"(?:^|\n|###)[ \t\xa0]*{_PLACE}[ \t\xa0]*[(/][ \t]*$")
+_PAREN_PRE = re.compile(r"[(/][ \t]*$")
+_PAREN_POST = re.compile(r"^[^()\n]{0,25}?[)/]")
+_PHOTO_POST = re.compile(
+    r"^(?:\s+(?:Photo|PHOTO|photo|Images|Pictures|Photos|Video|TV|Television)\b|\s*/\s*Getty|\s*\|\s*Getty"
+    rf"|\s*/\s*[{_UP}][\w.'’-]+(?: [{_UP}][\w.'’-]+)+\s*\))"
+)
+_PHOTO_PRE = re.compile(r"\b(?:Photo|PHOTO|Photos|Photograph|Pictured|Image|IMAGE|photo credit|Photo credit)\b[^.()#\n]{0,60}$")
+_PHOTO_PIPE = re.compile(rf"[{_UP}][\w'’.-]+ [{_UP}][\w'’.-]+ ?\| ?$")
+_COPYRIGHT_PRE = re.compile(r"(?:Copyright|COPYRIGHT|©|\([cC]\))[^.\n#]{0,40}$")
+_BYLINE_PRE = re.compile(
+    r"(?:^|\n|###)[ \t\xa0]*(?:By|BY)[ \t\xa0]+(?:(?:[^#\n.]{2,80}?)(?:,|\||—|–| - |/)[ \t\xa0]*)?(?:the |The |THE )?$"
+)
+_SOURCE_PRE = re.compile(
+    r"(?:material from|[Ss]ources?:|SOURCE:|[Cc]ourtesy(?: of)?:?|[Ww]ith (?:reporting|files|wire reports?) (?:from|by)"
+    r"|[Ii]nformation from|[Rr]eporting (?:from|by)|[Cc]ompiled from|[Rr]eports from)[^.#\n]{0,60}$"
+)
+_CONTRIB_POST = re.compile(
+    r"^(?:['’]s?)?\s+(?:(?:staff )?writers?|reporters?|correspondents?|photographers?|contributed)\b"
+    r"|^[^.;#\n]{0,100}?\bcontributed\b"
+)
+_SEG_END_POST = re.compile(r"^[ \t\xa0]*(?:\)[ \t\xa0]*)?(?:\Z|###|\n|&#)")
+_SIGNOFF_PRE = re.compile(r"(?:^|\n|###|[.!?\"”’)]|[-—–]{1,2})[ \t\xa0]*$")
+_ACCORDING_PRE = re.compile(r"\b[Aa]ccording to\s+(?:[^.;:!?\"“”\n#(]{0,45}?\s)?$")
+_FILLER = (
+    r"(?:(?:the|The|a|an|Russia['’]s|[A-Z][a-z]+['’]s|state|state-run|state-owned|official|semi-official|semiofficial|"
+    r"national|government|government-run|independent|private|privately-owned|pro-\w+|news|agency|newspaper|daily|"
+    r"weekly|channel|broadcaster|television|TV|radio|outlet|network|wire|service|website|magazine|publication|"
+    r"business|financial|\w+-language|[A-Z][a-z]+(?:n|an|ian|ese|ish|i|ic)|Soviet|Chinese|Japanese|French|British|"
+    r"German|Polish|Hungarian|Yugoslav|Iranian|Turkish|Korean|Indonesian|Malaysian|Israeli|Saudi|Egyptian)[\s,]+){0,6}"
+)
+_REPORT_PRE = re.compile(
+    r"(?:\b(?i:told|tells|telling|tell|speaking to|spoke to|speaking with|spoke with|talking to|talked to|talking with|"
+    r"said to|says to|in an? (?:exclusive )?(?:interview|statement|email|e-mail|phone call|telephone interview|call|"
+    r"emailed statement|written statement|note) (?:with|to)|in (?:remarks|comments) to|"
+    r"(?:quoted|cited|polled|queried|surveyed|interviewed|contacted|reached|seen|obtained|reviewed|reported|"
+    r"confirmed|asked|carried|released|published|broadcast|aired|surveyed) by|"
+    r"(?:said|says|told|speaking|appearing|appeared|spoke|interview|remarks) on|wrote in|writing in|"
+    r"an? (?:report|story|article|dispatch|interview|investigation|analysis|poll|survey) (?:by|in|from|with|on)|"
+    r"(?:reports?|reporting|reported) (?:by|in|from)|(?:cited|quoted|reported) in)\s+{f})$".replace("{f}", _FILLER)
+)
+_REPORT_POST = re.compile(
+    r"^(?:['’]s?)?(?:\s+(?:news agency|news service|agency|newspaper|daily|television|TV|radio|channel|network|"
+    r"News|Health|said on \w+ it|Inc)\b)*(?:\s*,\s*(?:the|a|an|which|citing)\s[^,.;]{0,60},)?\s*,?\s*"
+    r"(?:(?:also|later|first|earlier|previously|has|had|have|on \w+|last \w+|\w+day)\s+){0,2}"
+    r"(?:reported|reports|reporting|report|said|says|quoted|quotes|quoting|cited|cites|citing|wrote|writes|added|"
+    r"announced|noted|learned|learnt|carried|published|broadcast|aired|stated|claimed|confirmed|revealed|disclosed|"
+    r"obtained|tweeted|asked|interviewed|calculated|calculations|calculates|estimated|estimates)\b"
+)
+_NEWS_AGENCY_NAME = re.compile(
+    rf"\bnews agency,?\s+([{_UP}][\w'’-]*(?:\s+[{_UP}][\w'’-]*){{0,2}})|\b(?:the|The|official|state|national)\s+"
+    rf"([{_UP}]{{2,}}[\w-]*)\s+news agency\b"
+)
+_UNKNOWN_DATELINE = re.compile(
+    rf"\(([{_UP}][\w&.'’-]*(?:[ \t][{_UP}][\w&.'’-]*){{0,4}})\)[ \t\xa0]*(?:-{{1,2}}|—|–)"
+)
+
+# people
+_NAME_WORD = rf"(?:[{_UP}][\w-]*(?:['’][\w-]+)*\.?|[{_UP}]\.)"
+_PARTICLE = r"(?:de|da|di|del|della|van|von|der|den|bin|al|el|la|le|du|dos|ter)"
+_PERSON = rf"{_NAME_WORD}(?:[ \t\xa0]+(?:{_PARTICLE}[ \t\xa0]+)?{_NAME_WORD}){{1,3}}"
+_PERSON_LIST = rf"{_PERSON}(?:(?:,[ \t\xa0]*(?:and[ \t\xa0]+)?|[ \t\xa0]+and[ \t\xa0]+|[ \t\xa0]*&[ \t\xa0]*){_PERSON})*"
+_PERSON_RE = re.compile(_PERSON)
+_BYLINE = re.compile(rf"B[yY][ \t\xa0]+({_PERSON_LIST})")
+_SEG_START_PRE = re.compile(r"(?:^|\n|###)[ \t\xa0]*$")
+_ROLE_BY = re.compile(r"by[ \t\xa0]+(" + _PERSON_LIST + ")")
+_ROLE_PRE = re.compile(
+    r"\b(?:[Rr]eporting|[Ww]riting|[Ee]diting|[Cc]ompiled|[Ee]dited|[Ww]ritten|[Gg]raphics|[Pp]roduced|"
+    r"[Tt]ranslated|[Rr]esearch)[ \t\xa0]+$"
+)
+_CONTRIB = re.compile(
+    r"(?:(?<=writers )|(?<=writer )|(?<=reporters )|(?<=reporter )|(?<=correspondents )|(?<=correspondent )|"
+    r"(?<=###)|(?<=\n)|(?<=\. )|(?<=’ )|(?<=' )|(?<=’s )|(?<='s )|^)[ \t\xa0]*"
+    rf"({_PERSON_LIST})(?:[ \t\xa0]*\([^)\n]{{0,80}}\))?(?:[ \t\xa0]+(?:in|from)[ \t\xa0]+[{_UP}][\w.]+(?:,?[ \t\xa0]+[{_UP}][\w.]+)?)?"
+    r"(?:,?[ \t\xa0]+and[ \t\xa0]+[^.#\n]{0,40}?)?[ \t\xa0]+(?:also[ \t\xa0]+)?contributed\b"
+)
+_NOT_PERSON_FIRST = frozenset(
+    {"The", "THE", "A", "An", "This", "That", "In", "On", "At", "For", "From", "With", "And", "But", "It", "He",
+     "She", "They", "We", "I", "Our", "His", "Her", "Their", "Staff", "Associated", "Reuters", "Editing", "Writing",
+     "Reporting", "President", "Follow", "More", "Read", "Click", "Updated", "Posted", "Published", "Last"}
+)
+
+
+def _segment_pre(text: str, s: int, width: int = 160) -> str:
+    lo = max(0, s - width)
+    pre = text[lo:s]
+    return pre
+
+
+def _BAD_BEFORE(ch: str) -> bool:
+    """A character that may not stand right before a name (it would be inside a word)."""
+    return ch.isalnum() or ch in "_&@.-"
+
+
+def _classify(text: str, s: int, e: int) -> str:
+    """The form of the credit for the name at ``text[s:e]``.
+
+    Each context pattern is tried only when a cheap substring test says it can match.
+    """
+    pre = text[max(0, s - 160):s]
+    post = text[e:e + 140]
+    p80 = pre[-80:]
+    if _PHOTO_POST.match(post) or (
+        ("hoto" in p80 or "HOTO" in p80 or "mage" in p80 or "IMAGE" in p80 or "ictured" in p80)
+        and _PHOTO_PRE.search(p80)
+    ) or ("|" in pre[-40:] and _PHOTO_PIPE.search(pre[-40:])
+          and (_SEG_END_POST.match(post) or post.lstrip().startswith("|"))):
+        return "photo"
+    p60 = pre[-60:]
+    if ("opyright" in p60 or "OPYRIGHT" in p60 or "©" in p60 or "(c)" in p60 or "(C)" in p60) \
+            and _COPYRIGHT_PRE.search(p60):
+        return "copyright"
+    if _PAREN_PRE.search(pre[-4:]) and _PAREN_POST.match(post):
+        return "dateline" if _DATELINE_PRE.search(pre) else "credit_line"
+    p100 = pre[-100:]
+    if ("By" in p100 or "BY" in p100) and _BYLINE_PRE.search(p100):
+        return "byline"
+    if ("contributed" in post or post[:1] in ("'", "’", " ")) and _CONTRIB_POST.match(post):
+        return "credit_line"
+    if _SEG_END_POST.match(post) and _SIGNOFF_PRE.search(pre[-6:]):
+        return "credit_line"
+    # the clause before the name: from the last sentence, line or paragraph break
+    cut = max(pre.rfind(". "), pre.rfind("\n"), pre.rfind("#"), pre.rfind(";"), pre.rfind('"'), pre.rfind("“"))
+    clause = pre[cut + 1:][-110:]
+    if len(clause) > 3 and _SOURCE_PRE.search(clause):
+        return "credit_line"
+    if "ccording" in clause and _ACCORDING_PRE.search(clause):
+        return "according_to"
+    if _REPORT_POST.match(post) or (len(clause) > 3 and _REPORT_PRE.search(clause)):
+        return "reporting_verb"
+    return "mention"
+
+
+def _split_people(text: str, lo: int, hi: int) -> Iterable[tuple[int, int]]:
+    for m in _PERSON_RE.finditer(text, lo, hi):
+        first = m.group(0).split()[0]
+        if first in _NOT_PERSON_FIRST:
+            continue
+        yield m.start(), m.end()
+
+
+def extract_credits(text: str, aliases: Mapping[str, Sequence[str]] | None = None) -> list[Credit]:
+    """Every agency, outlet and person ``text`` credits, in text order (see the module docstring).
+
+    >>> [(c.name, c.form, c.start, c.end) for c in extract_credits("WASHINGTON (AP) — A man ... -- AFP")]
+    [('Associated Press', 'dateline', 12, 14), ('AFP', 'credit_line', 31, 34)]
+    """
+    if not text:
+        return []
+    m = _matcher(_norm_aliases(aliases))
+    out: dict[tuple[int, int], Credit] = {}
+    for hit in m.regex.finditer(text):
+        s, e = hit.span()
+        if s and _BAD_BEFORE(text[s - 1]):
+            continue
+        entry = m.table[hit.group(0)]
+        form = _classify(text, s, e)
+        if form == "mention" and entry.strict:
+            continue
+        out[(s, e)] = Credit(entry.name, entry.kind, form, s, e)
+    taken = sorted(out)
+
+    def free(s: int, e: int) -> bool:
+        return not any(a < e and s < b for a, b in taken if a < e + 1)
+
+    def add(name: str, kind: str, form: str, s: int, e: int) -> None:
+        if free(s, e):
+            out[(s, e)] = Credit(name, kind, form, s, e)
+            taken.append((s, e))
+
+    if "(" in text:
+        for d in _UNKNOWN_DATELINE.finditer(text):
+            if _DATELINE_PRE.search(text[max(0, d.start() - 100):d.start() + 1]):
+                add(d.group(1), "agency", "dateline", d.start(1), d.end(1))
+    if "news agency" in text:
+        for d in _NEWS_AGENCY_NAME.finditer(text):
+            g = 1 if d.group(1) else 2
+            add(d.group(g), "agency", "reporting_verb" if g == 1 else _classify(text, d.start(g), d.end(g)),
+                d.start(g), d.end(g))
+    if "By" in text or "BY" in text:
+        for b in _BYLINE.finditer(text):
+            if not _SEG_START_PRE.search(text[max(0, b.start() - 8):b.start()]):
+                continue
+            for s, e in _split_people(text, b.start(1), b.end(1)):
+                add(text[s:e], "person", "byline", s, e)
+    if " by" in text:
+        for b in _ROLE_BY.finditer(text):
+            if not _ROLE_PRE.search(text[max(0, b.start() - 14):b.start()]):
+                continue
+            for s, e in _split_people(text, b.start(1), b.end(1)):
+                add(text[s:e], "person", "credit_line", s, e)
+    if "contributed" in text:
+        for c in re.finditer(r"\bcontributed\b", text):
+            lo = max(0, c.start() - 300)
+            for b in _CONTRIB.finditer(text, lo, c.end()):
+                for s, e in _split_people(text, b.start(1), b.end(1)):
+                    add(text[s:e], "person", "credit_line", s, e)
+    return [out[k] for k in sorted(out)]
+
+
+# ----------------------------------------------------------------------------- publishers
+_STOP = frozenset({"the", "a", "an", "of", "and", "news", "daily", "online", "press", "new", "north", "south",
+                   "east", "west", "national", "international", "world", "global", "united"})
+
+
+@lru_cache(maxsize=1)
+def _domain_index() -> tuple[dict[str, str], dict[str, str]]:
+    domains: dict[str, str] = {}
+    names: dict[str, str] = {}
+    for e in load_agencies():
+        for d in e.get("domains", ()):
+            domains[d.casefold()] = e["name"]
+        for a in [e["name"], *e["aliases"], *e.get("strict", ())]:
+            names.setdefault(a.casefold(), e["name"])
+        names.setdefault(("the " + e["name"]).casefold(), e["name"])
+    return domains, names
+
+
+def canonical_publisher(publisher: str | None, aliases: Mapping[str, Sequence[str]] | None = None) -> str:
+    """The list's name for ``publisher`` (a name, alias or web domain), else ``publisher`` stripped.
+
+    >>> canonical_publisher("www.reuters.com/article"), canonical_publisher("The Associated Press")
+    ('Reuters', 'Associated Press')
+    >>> canonical_publisher("Baltic Press Agency")
+    'Baltic Press Agency'
+    """
+    p = (publisher or "").strip()
+    if not p:
+        return ""
+    for name, forms in _norm_aliases(aliases):
+        if p.casefold() == name.casefold() or p.casefold() in {f.casefold() for f in forms}:
+            return _domain_index()[1].get(name.casefold(), name)
+    domains, names = _domain_index()
+    if p.casefold() in names:
+        return names[p.casefold()]
+    host = re.sub(r"^[a-z]+://", "", p.casefold())
+    host = host[4:] if host.startswith("www.") else host
+    parts = host.split("/")
+    for i in range(len(parts), 0, -1):
+        key = "/".join(parts[:i])
+        if key in domains:
+            return domains[key]
+    return p
+
+
+def _derived_forms(name: str) -> tuple[str, ...]:
+    """Strict short forms of an unknown publisher: initials ("BPA") and a distinctive first word."""
+    if "." in name or name.casefold() in _domain_index()[1]:
+        return ()
+    words = re.findall(r"[^\W_]+", name)
+    out = []
+    caps = "".join(w[0] for w in words if w[0].isupper())
+    if len(caps) >= 3:
+        out.append(caps)
+    if len(words) > 1 and words[0].casefold() not in _STOP and len(words[0]) >= 4:
+        out.append(words[0])
+    return tuple(out)
+
+
+def credit_verdict(
+    copy_text: str,
+    copy_publisher: str | None,
+    source_publisher: str | None,
+    source_text: str | None,
+    aliases: Mapping[str, Sequence[str]] | None = None,
+    *,
+    copy_credits: Sequence[Credit] | None = None,
+    source_credits: Sequence[Credit] | None = None,
+) -> CreditVerdict:
+    """Does the copy credit the source it reuses? (see the module docstring)
+
+    ``copy_credits`` / ``source_credits`` may pass :func:`extract_credits` results already computed
+    with the same ``aliases``; the copy's are recomputed when the source's publisher is not in the list
+    (its short forms such as "(BPA)" must be matched).
+
+    >>> credit_verdict("ASTANA (BPA) — ...", "Evening Ledger", "Baltic Press Agency", None).verdict
+    'credited'
+    >>> credit_verdict("A storm hit ...", "Evening Ledger", "Baltic Press Agency", None).verdict
+    'uncredited'
+    """
+    src = canonical_publisher(source_publisher, aliases)
+    cpy = canonical_publisher(copy_publisher, aliases)
+    if src and cpy and src.casefold() == cpy.casefold():
+        return CreditVerdict("credited", "same_publisher")
+    norm = _norm_aliases(aliases)
+    derived = _derived_forms(src) if src else ()
+    if copy_credits is None or derived:
+        strict = ((src, derived),) if derived else ()
+        m = _matcher(norm, strict)
+        copy_credits = _extract_with(copy_text or "", m, norm)
+    if source_credits is None and source_text:
+        source_credits = extract_credits(source_text, aliases)
+    src_key = src.casefold()
+    hits = tuple(c for c in copy_credits if src_key and c.name.casefold() == src_key)
+    if hits:
+        return CreditVerdict("credited", "publisher", hits)
+    own = {c.name.casefold() for c in (source_credits or ()) if c.form in AUTHORSHIP_FORMS}
+    own.discard(cpy.casefold())
+    hits = tuple(c for c in copy_credits if c.name.casefold() in own)
+    if hits:
+        return CreditVerdict("credited", "source_credit", hits)
+    others = tuple(
+        c for c in copy_credits
+        if c.kind != "person" and c.form != "mention" and c.name.casefold() != cpy.casefold()
+    )
+    if others:
+        return CreditVerdict("credited_other", "other", others)
+    return CreditVerdict("uncredited")
+
+
+def _extract_with(text: str, m: _Matcher, norm: tuple[tuple[str, tuple[str, ...]], ...]) -> list[Credit]:
+    """:func:`extract_credits` with a prepared matcher (the verdict's extra strict forms)."""
+    base = {(c.start, c.end): c for c in extract_credits(text, dict(norm))}
+    extra = {}
+    for hit in m.regex.finditer(text):
+        s, e = hit.span()
+        if s and _BAD_BEFORE(text[s - 1]):
+            continue
+        entry = m.table[hit.group(0)]
+        if (s, e) in base and base[(s, e)].name == entry.name:
+            continue
+        form = _classify(text, s, e)
+        if form == "mention" and entry.strict:
+            continue
+        extra[(s, e)] = Credit(entry.name, entry.kind, form, s, e)
+    for k, c in extra.items():
+        base = {kk: v for kk, v in base.items() if not (kk[0] < k[1] and k[0] < kk[1])}
+        base[k] = c
+    return [base[k] for k in sorted(base)]
