@@ -208,7 +208,9 @@ def _matcher(extra: tuple[tuple[str, tuple[str, ...]], ...], strict_extra: tuple
     for e in load_agencies():
         kinds[e["name"].casefold()] = e["kind"]
         entry, strict_entry = _Entry(e["name"], e["kind"], False), _Entry(e["name"], e["kind"], True)
-        for a in [e["name"], *e["aliases"]]:
+        forms = [e["name"], *e["aliases"]]
+        forms += [a.upper() for a in forms if len(a) >= 4]
+        for a in forms:
             if a not in e.get("strict", ()):
                 table.setdefault(a, entry)
         for a in e.get("strict", ()):
@@ -238,7 +240,7 @@ _DATELINE_PRE = re.compile(rf"(?:^|\n|###)[ \t\xa0]*{_PLACE}[ \t\xa0]*[(/][ \t]*
 _PAREN_PRE = re.compile(r"[(/][ \t]*$")
 _PAREN_POST = re.compile(r"^[^()\n]{0,25}?[)/]")
 _PHOTO_POST = re.compile(
-    r"^(?:\s+(?:Photo|PHOTO|photo|Images|Pictures|Photos|Video|TV|Television)\b|\s*/\s*Getty|\s*\|\s*Getty"
+    r"^(?:\s+(?:Photo|PHOTO|photo|Images|Pictures|Photos)\b|\s*/\s*Getty|\s*\|\s*Getty"
     rf"|\s*/\s*[{_UP}][\w.'’-]+(?: [{_UP}][\w.'’-]+)+\s*\))"
 )
 _PHOTO_PRE = re.compile(r"\b(?:Photo|PHOTO|Photos|Photograph|Pictured|Image|IMAGE|photo credit|Photo credit)\b[^.()#\n]{0,60}$")
@@ -292,13 +294,41 @@ _UNKNOWN_DATELINE = re.compile(
 )
 
 # people
-_NAME_WORD = rf"(?:[{_UP}][\w-]*(?:['’][\w-]+)*\.?|[{_UP}]\.)"
+_NAME_WORD = rf"(?!AND\b)(?:[{_UP}][\w-]*(?:['’][\w-]+)*\.?|[{_UP}]\.)"
 _PARTICLE = r"(?:de|da|di|del|della|van|von|der|den|bin|al|el|la|le|du|dos|ter)"
 _PERSON = rf"{_NAME_WORD}(?:[ \t\xa0]+(?:{_PARTICLE}[ \t\xa0]+)?{_NAME_WORD}){{1,3}}"
-_PERSON_LIST = rf"{_PERSON}(?:(?:,[ \t\xa0]*(?:and[ \t\xa0]+)?|[ \t\xa0]+and[ \t\xa0]+|[ \t\xa0]*&[ \t\xa0]*){_PERSON})*"
-_PERSON_RE = re.compile(_PERSON)
+_PERSON_LIST = (
+    rf"{_PERSON}(?:(?:,[ \t\xa0]*(?:and[ \t\xa0]+)?|[ \t\xa0]+(?:and|AND)[ \t\xa0]+|[ \t\xa0]*&[ \t\xa0]*){_PERSON})*"
+)
+_PERSON_RE = re.compile(r"(?<![\w'’.-])" + _PERSON)
 _BYLINE = re.compile(rf"B[yY][ \t\xa0]+({_PERSON_LIST})")
 _SEG_START_PRE = re.compile(r"(?:^|\n|###)[ \t\xa0]*$")
+#: "### CBS Philadelphia• ###": the source tag of a syndicating portal (name, then a bullet).
+_TAG = re.compile(rf"(?:^|(?<=###)|(?<=\n))[ \t\xa0]*([{_UP}][\w&.'’-]*(?:[ \t][{_UP}][\w&.'’-]*){{0,4}})[ \t\xa0]*•")
+#: A byline without "By": "### Caren Bohan and Deborah Berry, USA TODAY" (before a known name) ...
+_NAMES_BEFORE = re.compile(rf"(?:^|\n|###)[ \t\xa0]*({_PERSON_LIST})[ \t\xa0]*(?:,|\||—|–| - )[ \t\xa0]*(?:the |The )?$")
+#: Picture agencies: "Pekka Sipola, EPA-EFE" names a photographer, not an author.
+_PHOTO_AGENCIES = frozenset({"EPA", "Getty Images"})
+_PHOTO_AFTER = re.compile(r"^[ \t\xa0]*(?:POOL|Pool|via|/|\|)")
+#: ... or "### Nick Givas | Media And Politics Reporter".
+_NAME_ROLE = re.compile(
+    rf"(?:^|(?<=###)|(?<=\n))[ \t\xa0]*({_PERSON})[ \t\xa0]*(?:,|\||—|–| - )[^#\n]{{0,50}}?"
+    r"\b(?:Reporter|Correspondent|Writer|Editor|Columnist|Contributor|reporter|correspondent|writer|editor)\b"
+)
+#: Unknown names in a source line or a closing credit: "(Source: Baltic Press Agency)", "— Northwire".
+_SOURCE_NAME = re.compile(
+    rf"(?<![\w-])(?:[Ss]ources?|SOURCE|[Cc]ourtesy(?: of)?|[Cc]redit|[Vv]ia):[ \t\xa0]*([{_UP}][\w&.'’-]*(?:[ \t\xa0][{_UP}][\w&.'’-]*){{0,4}})"
+)
+_SIGNOFF_NAME = re.compile(
+    rf"[—–-]-?[ \t\xa0]*([{_UP}][\w&.'’-]*(?:[ \t\xa0][{_UP}][\w&.'’-]*){{0,4}})[ \t\xa0]*(?=\Z|###|\n)"
+)
+_PAPER_WORDS = ("ewspaper", "aily", "eekly", "agazine", "onthly", "abloid")
+_ROLE_WORDS = ("eporter", "orrespondent", "riter", "ditor", "olumnist", "ontributor")
+#: "the Kuwait daily al-Qabas said", "newspaper Asahi Shimbun reported": a named paper before a reporting verb.
+_PAPER_NAME = re.compile(
+    rf"(?:ewspaper|aily|eekly|agazine|onthly|abloid)[ \t\xa0\n]+((?:al-|el-)?[{_UP}][\w'’-]+"
+    rf"(?:[ \t\xa0][{_UP}][\w'’-]+){{0,3}})"
+)
 _ROLE_BY = re.compile(r"by[ \t\xa0]+(" + _PERSON_LIST + ")")
 _ROLE_PRE = re.compile(
     r"\b(?:[Rr]eporting|[Ww]riting|[Ee]diting|[Cc]ompiled|[Ee]dited|[Ww]ritten|[Gg]raphics|[Pp]roduced|"
@@ -315,6 +345,18 @@ _NOT_PERSON_FIRST = frozenset(
      "She", "They", "We", "I", "Our", "His", "Her", "Their", "Staff", "Associated", "Reuters", "Editing", "Writing",
      "Reporting", "President", "Follow", "More", "Read", "Click", "Updated", "Posted", "Published", "Last"}
 )
+
+
+_LOWER_SIGNOFF = re.compile(r"(?<![\w-])(reuters?)[ \t\xa0\n]*\Z")
+
+
+def _finds(text: str, words: Sequence[str]) -> Iterable[int]:
+    """Every index where one of ``words`` occurs (str.find: fast, no regex scan)."""
+    for w in words:
+        i = text.find(w)
+        while i >= 0:
+            yield i
+            i = text.find(w, i + 1)
 
 
 def _segment_pre(text: str, s: int, width: int = 160) -> str:
@@ -394,6 +436,29 @@ def extract_credits(text: str, aliases: Mapping[str, Sequence[str]] | None = Non
         if form == "mention" and entry.strict:
             continue
         out[(s, e)] = Credit(entry.name, entry.kind, form, s, e)
+    # "Name, Agency" bylines: the agency credit becomes a byline and the names before it are credited
+    for (s, e), c in list(out.items()):
+        if c.form in ("mention", "credit_line") and c.name not in _PHOTO_AGENCIES \
+                and text[max(0, s - 6):s].rstrip(" \t\xa0").endswith((",", "|", "—", "–", "-", "the", "The")) \
+                and not _PHOTO_AFTER.match(text[e:e + 10]) and (b := _NAMES_BEFORE.search(text, max(0, s - 120), s)):
+            if b.end() == s or not text[b.end():s].strip(" \t\xa0,|—–-/"):
+                out[(s, e)] = Credit(c.name, c.kind, "byline", s, e)
+                for ps, pe in _split_people(text, b.start(1), b.end(1)):
+                    if not any(a < pe and ps < bb for a, bb in out):
+                        out[(ps, pe)] = Credit(text[ps:pe], "person", "byline", ps, pe)
+    if "•" in text:
+        for t in _TAG.finditer(text):
+            ts, te = t.span(1)
+            known = m.table.get(t.group(1))
+            over = [k for k in out if k[0] < te and ts < k[1]]
+            if all(out[k].form == "mention" and k[1] - k[0] < te - ts for k in over):
+                for k in over:
+                    del out[k]
+                name, kind = (known.name, known.kind) if known else (t.group(1), "outlet")
+                out[(ts, te)] = Credit(name, kind, "credit_line", ts, te)
+    # an all-lower-case wire text still closes with its sign-off: "... the bank said.\n reuter"
+    if (low := _LOWER_SIGNOFF.search(text, max(0, len(text) - 24))) and not any(k[0] == low.start(1) for k in out):
+        out[low.span(1)] = Credit("Reuters", "agency", "credit_line", *low.span(1))
     taken = sorted(out)
 
     def free(s: int, e: int) -> bool:
@@ -404,6 +469,12 @@ def extract_credits(text: str, aliases: Mapping[str, Sequence[str]] | None = Non
             out[(s, e)] = Credit(name, kind, form, s, e)
             taken.append((s, e))
 
+    for i in _finds(text, (":",)):
+        if (d := _SOURCE_NAME.search(text, max(0, i - 12), i + 60)) and d.start() < i < d.start(1):
+            add(d.group(1), "agency", "credit_line", d.start(1), d.end(1))
+    for i in _finds(text, ("—", "–", "--")):
+        if (d := _SIGNOFF_NAME.match(text, i)) and text[i:i + 3] != "---":
+            add(d.group(1), "agency", "credit_line", d.start(1), d.end(1))
     if "(" in text:
         for d in _UNKNOWN_DATELINE.finditer(text):
             if _DATELINE_PRE.search(text[max(0, d.start() - 100):d.start() + 1]):
@@ -419,6 +490,16 @@ def extract_credits(text: str, aliases: Mapping[str, Sequence[str]] | None = Non
                 continue
             for s, e in _split_people(text, b.start(1), b.end(1)):
                 add(text[s:e], "person", "byline", s, e)
+    for i in _finds(text, _ROLE_WORDS):
+        for b in _NAME_ROLE.finditer(text, max(0, i - 110), i + 15):
+            for s, e in _split_people(text, b.start(1), b.end(1)):
+                add(text[s:e], "person", "byline", s, e)
+    for i in _finds(text, _PAPER_WORDS):
+        if (b := _PAPER_NAME.match(text, i)) is None:
+            continue
+        ps, pe = b.span(1)
+        if _REPORT_POST.match(text[pe:pe + 140]):
+            add(b.group(1), "outlet", "reporting_verb", ps, pe)
     if " by" in text:
         for b in _ROLE_BY.finditer(text):
             if not _ROLE_PRE.search(text[max(0, b.start() - 14):b.start()]):
@@ -493,6 +574,15 @@ def _derived_forms(name: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _same_org(a: str, b: str) -> bool:
+    """Same organisation: equal names (case-folded), or one is the other's initials / first word."""
+    if not a or not b:
+        return False
+    if a.casefold() == b.casefold():
+        return True
+    return a in _derived_forms(b) or b in _derived_forms(a)
+
+
 def credit_verdict(
     copy_text: str,
     copy_publisher: str | None,
@@ -518,21 +608,27 @@ def credit_verdict(
     cpy = canonical_publisher(copy_publisher, aliases)
     if src and cpy and src.casefold() == cpy.casefold():
         return CreditVerdict("credited", "same_publisher")
-    norm = _norm_aliases(aliases)
-    derived = _derived_forms(src) if src else ()
-    if copy_credits is None or derived:
-        strict = ((src, derived),) if derived else ()
-        m = _matcher(norm, strict)
-        copy_credits = _extract_with(copy_text or "", m, norm)
     if source_credits is None and source_text:
         source_credits = extract_credits(source_text, aliases)
+    own_credits = [c for c in (source_credits or ()) if c.form in AUTHORSHIP_FORMS]
+    # names the copy must be searched for beyond the list: the source's publisher (with its short
+    # forms) and whoever the source itself credits
+    known = _domain_index()[1]
+    extra = dict(_norm_aliases(aliases))
+    derived = _derived_forms(src) if src else ()
+    for name in [src, *(c.name for c in own_credits)]:
+        if name and name.casefold() not in known and "." not in name and name not in derived:
+            extra.setdefault(name, ())
+    norm = _norm_aliases(extra)
+    if copy_credits is None or derived or len(extra) > len(_norm_aliases(aliases)):
+        strict = ((src, derived),) if derived else ()
+        copy_credits = _extract_with(copy_text or "", _matcher(norm, strict), norm)
     src_key = src.casefold()
     hits = tuple(c for c in copy_credits if src_key and c.name.casefold() == src_key)
     if hits:
         return CreditVerdict("credited", "publisher", hits)
-    own = {c.name.casefold() for c in (source_credits or ()) if c.form in AUTHORSHIP_FORMS}
-    own.discard(cpy.casefold())
-    hits = tuple(c for c in copy_credits if c.name.casefold() in own)
+    own = [c.name for c in own_credits if not _same_org(c.name, cpy)]
+    hits = tuple(c for c in copy_credits if any(_same_org(c.name, o) for o in own))
     if hits:
         return CreditVerdict("credited", "source_credit", hits)
     others = tuple(
