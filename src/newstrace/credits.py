@@ -239,6 +239,7 @@ _PLACE = rf"[{_UP}][{_UP}'’.\-/ ]*[{_UP}](?:,[^()\n#]{{1,40}}?)?\.?"
 _DATELINE_PRE = re.compile(rf"(?:^|\n|###)[ \t\xa0]*{_PLACE}[ \t\xa0]*[(/][ \t]*$")
 _PAREN_PRE = re.compile(r"[(/][ \t]*$")
 _PAREN_POST = re.compile(r"^[^()\n]{0,25}?[)/]")
+_PAREN_CREDIT_POST = re.compile(r"^[^()\n]{0,25}?[)/][ \t\xa0/.]*(?:[-—–:]|\Z|###|\n|&#)")
 _PHOTO_POST = re.compile(
     r"^(?:\s+(?:Photo|PHOTO|photo|Images|Pictures|Photos)\b|\s*/\s*Getty|\s*\|\s*Getty"
     rf"|\s*/\s*[{_UP}][\w.'’-]+(?: [{_UP}][\w.'’-]+)+\s*\))"
@@ -322,17 +323,16 @@ _SOURCE_NAME = re.compile(
 _SIGNOFF_NAME = re.compile(
     rf"[—–-]-?[ \t\xa0]*([{_UP}][\w&.'’-]*(?:[ \t\xa0][{_UP}][\w&.'’-]*){{0,4}})[ \t\xa0]*(?=\Z|###|\n)"
 )
-_PAPER_WORDS = ("ewspaper", "aily", "eekly", "agazine", "onthly", "abloid")
+_PAPER_WORDS = ("ewspaper", "aily", "eekly", "agazine")
 _ROLE_WORDS = ("eporter", "orrespondent", "riter", "ditor", "olumnist", "ontributor")
 #: "the Kuwait daily al-Qabas said", "newspaper Asahi Shimbun reported": a named paper before a reporting verb.
 _PAPER_NAME = re.compile(
-    rf"(?:ewspaper|aily|eekly|agazine|onthly|abloid)[ \t\xa0\n]+((?:al-|el-)?[{_UP}][\w'’-]+"
+    rf"(?:ewspaper|aily|eekly|agazine)[ \t\xa0\n]+((?:al-|el-)?[{_UP}][\w'’-]+"
     rf"(?:[ \t\xa0][{_UP}][\w'’-]+){{0,3}})"
 )
 _ROLE_BY = re.compile(r"by[ \t\xa0]+(" + _PERSON_LIST + ")")
 _ROLE_PRE = re.compile(
-    r"\b(?:[Rr]eporting|[Ww]riting|[Ee]diting|[Cc]ompiled|[Ee]dited|[Ww]ritten|[Gg]raphics|[Pp]roduced|"
-    r"[Tt]ranslated|[Rr]esearch)[ \t\xa0]+$"
+    r"\b(?:[Rr]eporting|[Ww]riting|[Ee]diting|Compiled|Edited|Written|Graphics|Produced|Translated|Research)[ \t\xa0]+$"
 )
 _CONTRIB = re.compile(
     r"(?:(?<=writers )|(?<=writer )|(?<=reporters )|(?<=reporter )|(?<=correspondents )|(?<=correspondent )|"
@@ -389,7 +389,11 @@ def _classify(text: str, s: int, e: int) -> str:
             and _COPYRIGHT_PRE.search(p60):
         return "copyright"
     if _PAREN_PRE.search(pre[-4:]) and _PAREN_POST.match(post):
-        return "dateline" if _DATELINE_PRE.search(pre) else "credit_line"
+        if _DATELINE_PRE.search(pre):
+            return "dateline"
+        # "(AP) —", "(CNN)" opening a paragraph, "(J. Scott Applewhite/AP)" closing one; not "They (Fox) are"
+        if _PAREN_CREDIT_POST.match(post) or _SEG_START_PRE.search(pre[-12:-1] if pre.endswith("(") else pre[-12:]):
+            return "credit_line"
     p100 = pre[-100:]
     if ("By" in p100 or "BY" in p100) and _BYLINE_PRE.search(p100):
         return "byline"
@@ -490,7 +494,7 @@ def extract_credits(text: str, aliases: Mapping[str, Sequence[str]] | None = Non
                 continue
             for s, e in _split_people(text, b.start(1), b.end(1)):
                 add(text[s:e], "person", "byline", s, e)
-    for i in _finds(text, _ROLE_WORDS):
+    for i in _finds(text, _ROLE_WORDS) if ("|" in text or "###" in text) else ():
         for b in _NAME_ROLE.finditer(text, max(0, i - 110), i + 15):
             for s, e in _split_people(text, b.start(1), b.end(1)):
                 add(text[s:e], "person", "byline", s, e)
