@@ -350,6 +350,15 @@ _NOT_PERSON_FIRST = frozenset(
 _LOWER_SIGNOFF = re.compile(r"(?<![\w-])(reuters?)[ \t\xa0\n]*\Z")
 
 
+_CAP_BEFORE = re.compile(rf"(?<![\w'’.-])([{_UP}][\w-]*\.?)[ \t\xa0]$")
+_CAP_OK = frozenset({"The", "THE", "A", "An", "And", "Or", "But", "Of", "From", "To", "For", "By", "With", "In", "On",
+                     "At", "As", "Via", "Source", "Copyright", "Credit", "Photo", "Then", "When", "While", "Meanwhile",
+                     "Also", "Earlier", "Later", "Separately", "Official", "State", "News"})
+_NATIONALITY = re.compile(
+    r"[A-Z][a-z]+(?:an|ese|ish|ian|i|ic)$|Soviet|French|Dutch|Greek|Thai|Swiss|Czech|Danish|Irish|Welsh|Scottish|Kuwait"
+)
+
+
 def _finds(text: str, words: Sequence[str]) -> Iterable[int]:
     """Every index where one of ``words`` occurs (str.find: fast, no regex scan)."""
     for w in words:
@@ -408,7 +417,13 @@ def _classify(text: str, s: int, e: int) -> str:
         return "credit_line"
     if "ccording" in clause and _ACCORDING_PRE.search(clause):
         return "according_to"
-    if _REPORT_POST.match(post) or (len(clause) > 3 and _REPORT_PRE.search(clause)):
+    if len(clause) > 3 and _REPORT_PRE.search(clause):
+        return "reporting_verb"
+    if _REPORT_POST.match(post):
+        # "Michael Bloomberg said", "Michael J. Fox said": the name ends a person's name
+        w = _CAP_BEFORE.search(pre[-30:])
+        if w and w.group(1) not in _CAP_OK and not _NATIONALITY.match(w.group(1)):
+            return "mention"
         return "reporting_verb"
     return "mention"
 
@@ -477,6 +492,9 @@ def extract_credits(text: str, aliases: Mapping[str, Sequence[str]] | None = Non
         if (d := _SOURCE_NAME.search(text, max(0, i - 12), i + 60)) and d.start() < i < d.start(1):
             add(d.group(1), "agency", "credit_line", d.start(1), d.end(1))
     for i in _finds(text, ("—", "–", "--")):
+        prev = text[max(0, i - 5):i].rstrip(" \t\xa0")
+        if prev and not prev.endswith((".", "!", "?", '"', "”", "’", "\n", "###")):
+            continue
         if (d := _SIGNOFF_NAME.match(text, i)) and text[i:i + 3] != "---":
             add(d.group(1), "agency", "credit_line", d.start(1), d.end(1))
     if "(" in text:
