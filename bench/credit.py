@@ -4,8 +4,9 @@ Usage: python bench/credit.py [--data ../shared/data] [--sample tests/data/credi
                               [--no-timing] [--show-errors]
 
 1. Extraction precision and recall of :func:`newstrace.credits.extract_credits` on the hand-labelled
-   sample (tests/data/credits_sample.jsonl, 155 credit mentions in 85 Helsinki and Reuters-21578
-   documents). A predicted credit is correct when its span overlaps a labelled one and both name the
+   sample (tests/data/credits_sample.jsonl: 241 credit mentions in 112 Helsinki and Reuters-21578
+   documents; split ``dev`` was labelled first and used while building the extractor, ``heldout`` was
+   labelled afterwards and never used to tune it -- its row is the honest estimate). A predicted credit is correct when its span overlaps a labelled one and both name the
    same organisation or person (names compared through :func:`canonical_publisher`, case-folded);
    each label matches at most one prediction. Form agreement is reported for the matched pairs.
 2. Synthetic verdict checks built from the project's demo originals
@@ -46,7 +47,7 @@ def _key(name: str) -> str:
     return canonical_publisher(name).casefold()
 
 
-def load_sample(sample: Path, data: Path) -> list[tuple[str, str, list[dict]]]:
+def load_sample(sample: Path, data: Path) -> list[tuple[str, str, list[dict], str]]:
     rows = [json.loads(line) for line in sample.read_text(encoding="utf-8").splitlines() if line.strip()]
     wanted: dict[str, set[str]] = {}
     for r in rows:
@@ -64,18 +65,19 @@ def load_sample(sample: Path, data: Path) -> list[tuple[str, str, list[dict]]]:
         text = texts.get(r["doc"])
         if text is None or hashlib.sha1(text.encode()).hexdigest() != r["sha1"]:
             raise SystemExit(f"error: {r['doc']} is missing or changed in {data}")
-        out.append((r["doc"], text, r["credits"]))
+        out.append((r["doc"], text, r["credits"], r.get("split", "dev")))
     return out
 
 
-def score(sample: list[tuple[str, str, list[dict]]], show_errors: bool) -> dict[str, float]:
+def score(sample: list[tuple[str, str, list[dict], str]], show_errors: bool) -> dict[str, float]:
     tp = fp = fn = 0
     by_corpus: Counter[tuple[str, str]] = Counter()
+    by_split: Counter[tuple[str, str]] = Counter()
     by_kind: Counter[tuple[str, str]] = Counter()
     by_form: Counter[tuple[str, str]] = Counter()
     form_ok = 0
     errors = []
-    for doc, text, gold in sample:
+    for doc, text, gold, split in sample:
         corpus = doc.split(":")[0]
         pred = extract_credits(text)
         used = set()
@@ -90,6 +92,7 @@ def score(sample: list[tuple[str, str, list[dict]]], show_errors: bool) -> dict[
             if match is None:
                 fp += 1
                 by_corpus[(corpus, "fp")] += 1
+                by_split[(split, "fp")] += 1
                 by_kind[(p.kind, "fp")] += 1
                 by_form[(p.form, "fp")] += 1
                 errors.append(f"  FP {doc} {p.form:<14} {_safe(text[p.start:p.end])} as {_safe(p.name)}"
@@ -100,6 +103,7 @@ def score(sample: list[tuple[str, str, list[dict]]], show_errors: bool) -> dict[
                 g = gold[match]
                 form_ok += g["form"] == p.form
                 by_corpus[(corpus, "tp")] += 1
+                by_split[(split, "tp")] += 1
                 by_kind[(g["kind"], "tp")] += 1
                 by_form[(g["form"], "tp")] += 1
                 by_form[(p.form, "ptp")] += 1
@@ -107,6 +111,7 @@ def score(sample: list[tuple[str, str, list[dict]]], show_errors: bool) -> dict[
             if i not in used:
                 fn += 1
                 by_corpus[(corpus, "fn")] += 1
+                by_split[(split, "fn")] += 1
                 by_kind[(g["kind"], "fn")] += 1
                 by_form[(g["form"], "fn")] += 1
                 errors.append(f"  FN {doc} {g['form']:<14} {_safe(g['text'])} ({_safe(g['name'])})")
@@ -119,7 +124,7 @@ def score(sample: list[tuple[str, str, list[dict]]], show_errors: bool) -> dict[
           f"{tp + fp} extracted")
     print(f"{'group':<26}{'labels':>8}{'found':>8}{'wrong':>8}{'precision':>11}{'recall':>8}")
     print(f"{'all':<26}{tp + fn:>8}{tp:>8}{fp:>8}{p:>11.3f}{r:>8.3f}")
-    for name, table, ptp in (("corpus", by_corpus, "tp"), ("kind", by_kind, "tp")):
+    for name, table, ptp in (("split", by_split, "tp"), ("corpus", by_corpus, "tp"), ("kind", by_kind, "tp")):
         for g in sorted({k for k, _ in table}):
             t, f_p, f_n = table[(g, ptp)], table[(g, "fp")], table[(g, "fn")]
             gp, gr = pr(t, f_p, f_n)

@@ -5,7 +5,8 @@ Usage: python tests/data/make_credits_sample.py [--data ../shared/data]
 The labels were written by reading each sampled document in full (see the README); this script only
 finds each labelled snippet in its document and turns the [bracketed] name into character offsets.
 It fails loudly when a snippet is missing or ambiguous. Output: one JSON object per document with
-``doc`` ("helsinki:ID" / "reuters:ID"), ``chars`` (length of the text), ``sha1`` (of the text) and
+``doc`` ("helsinki:ID" / "reuters:ID"), ``split`` (``dev``: labelled first and used while
+building the extractor; ``heldout``: labelled afterwards, never used to tune it), ``chars`` (length of the text), ``sha1`` (of the text) and
 ``credits`` (``start``, ``end``, ``text``, ``name``, ``kind``, ``form``, ``context``: 40 characters each
 side) -- labels and short snippets only, never the whole article.
 """
@@ -55,8 +56,16 @@ def main() -> int:
     ap.add_argument("--labels", type=Path, default=HERE / "credits_labels.tsv")
     ap.add_argument("--out", type=Path, default=HERE / "credits_sample.jsonl")
     args = ap.parse_args()
-    rows = [ln.rstrip("\n").split("\t") for ln in args.labels.read_text(encoding="utf-8").splitlines()
-            if ln.strip() and not ln.startswith("#")]
+    rows, split, splits = [], "dev", {}
+    for ln in args.labels.read_text(encoding="utf-8").splitlines():
+        if not ln.strip() or ln.startswith("#"):
+            continue
+        r = ln.rstrip("\n").split("\t")
+        if r[0] == "@split":
+            split = r[1]
+            continue
+        splits.setdefault(r[0], split)
+        rows.append(r)
     order: list[str] = []
     wanted: dict[str, set[str]] = {}
     for r in rows:
@@ -99,7 +108,7 @@ def main() -> int:
             text = texts[doc]
             creds = sorted(docs[doc], key=lambda c: (c["start"], c["end"]))
             n += len(creds)
-            fh.write(json.dumps({"doc": doc, "chars": len(text), "sha1": hashlib.sha1(text.encode()).hexdigest(),
+            fh.write(json.dumps({"doc": doc, "split": splits[doc], "chars": len(text), "sha1": hashlib.sha1(text.encode()).hexdigest(),
                                  "credits": creds}, ensure_ascii=False) + "\n")
     print(f"{len(order)} documents, {n} credit mentions, "
           f"{sum(1 for d in order if not docs[d])} documents without credits -> {args.out}")
