@@ -241,7 +241,7 @@ _PAREN_PRE = re.compile(r"[(/][ \t]*$")
 _PAREN_POST = re.compile(r"^[^()\n]{0,25}?[)/]")
 _PAREN_CREDIT_POST = re.compile(r"^[^()\n]{0,25}?[)/][ \t\xa0/.]*(?:[-—–:]|\Z|###|\n|&#)")
 _PHOTO_POST = re.compile(
-    r"^(?:\s+(?:Photo|PHOTO|photo|Images|Pictures|Photos)\b|\s*/\s*Getty|\s*\|\s*Getty"
+    r"^(?:\s+(?:Photo|PHOTO|photo|Images|Pictures|Photos)\b|\s*[/|]\s*(?:Getty|Shutterstock|REX\b)|\s+via\s+[A-Z]"
     rf"|\s*/\s*[{_UP}][\w.'’-]+(?: [{_UP}][\w.'’-]+)+\s*\))"
 )
 _PHOTO_PRE = re.compile(r"\b(?:Photo|PHOTO|Photos|Photograph|Pictured|Image|IMAGE|photo credit|Photo credit)\b[^.()#\n]{0,60}$")
@@ -295,7 +295,9 @@ _UNKNOWN_DATELINE = re.compile(
 )
 
 # people
-_NAME_WORD = rf"(?!AND\b)(?:[{_UP}][\w-]*(?:['’][\w-]+)*\.?|[{_UP}]\.)"
+_NOT_NAME = (r"(?:AND|January|February|March|April|May|June|July|August|September|October|November|December|"
+             r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|Updated|Posted|Published)\b")
+_NAME_WORD = rf"(?!{_NOT_NAME})(?:[{_UP}][\w-]*(?:['’][\w-]+)*\.?|[{_UP}]\.)"
 _PARTICLE = r"(?:de|da|di|del|della|van|von|der|den|bin|al|el|la|le|du|dos|ter)"
 _PERSON = rf"{_NAME_WORD}(?:[ \t\xa0]+(?:{_PARTICLE}[ \t\xa0]+)?{_NAME_WORD}){{1,3}}"
 _PERSON_LIST = (
@@ -303,7 +305,7 @@ _PERSON_LIST = (
 )
 _PERSON_RE = re.compile(r"(?<![\w'’.-])" + _PERSON)
 _BYLINE = re.compile(rf"B[yY][ \t\xa0]+({_PERSON_LIST})")
-_SEG_START_PRE = re.compile(r"(?:^|\n|###)[ \t\xa0]*$")
+_SEG_START_PRE = re.compile(r"(?:^|\n|###|[—–|])[ \t\xa0]*$")
 #: "### CBS Philadelphia• ###": the source tag of a syndicating portal (name, then a bullet).
 _TAG = re.compile(rf"(?:^|(?<=###)|(?<=\n))[ \t\xa0]*([{_UP}][\w&.'’-]*(?:[ \t][{_UP}][\w&.'’-]*){{0,4}})[ \t\xa0]*•")
 #: A byline without "By": "### Caren Bohan and Deborah Berry, USA TODAY" (before a known name) ...
@@ -387,7 +389,7 @@ def _classify(text: str, s: int, e: int) -> str:
     pre = text[max(0, s - 160):s]
     post = text[e:e + 140]
     p80 = pre[-80:]
-    if _PHOTO_POST.match(post) or (
+    if _PHOTO_POST.match(post) or (pre.endswith("/") and post.startswith("/") and not _DATELINE_PRE.search(pre)) or (
         ("hoto" in p80 or "HOTO" in p80 or "mage" in p80 or "IMAGE" in p80 or "ictured" in p80)
         and _PHOTO_PRE.search(p80)
     ) or ("|" in pre[-40:] and _PHOTO_PIPE.search(pre[-40:])
