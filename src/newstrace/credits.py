@@ -251,15 +251,17 @@ _BYLINE_PRE = re.compile(
     r"(?:^|\n|###)[ \t\xa0]*(?:By|BY)[ \t\xa0]+(?:(?:[^#\n.]{2,80}?)(?:,|\||—|–| - |/)[ \t\xa0]*)?(?:the |The |THE )?$"
 )
 _SOURCE_PRE = re.compile(
-    r"(?:material from|[Ss]ources?:|SOURCE:|[Cc]ourtesy(?: of)?:?|[Ww]ith (?:reporting|files|wire reports?) (?:from|by)"
+    r"(?:material from|[Ss]ources?:|SOURCE:|Media:|Video:|[Cc]ourtesy(?: of)?:?|[Ww]ith (?:reporting|files|wire reports?) (?:from|by)"
     r"|[Ii]nformation from|[Rr]eporting (?:from|by)|[Cc]ompiled from|[Rr]eports from)[^.#\n]{0,60}$"
 )
 _CONTRIB_POST = re.compile(
     r"^(?:['’]s?)?\s+(?:(?:staff )?writers?|reporters?|correspondents?|photographers?|contributed)\b"
     r"|^[^.;#\n]{0,100}?\bcontributed\b"
 )
-_SEG_END_POST = re.compile(r"^[ \t\xa0]*(?:\)[ \t\xa0]*)?(?:\Z|###|\n|&#)")
-_SIGNOFF_PRE = re.compile(r"(?:^|\n|###|[.!?\"”’)]|[-—–]{1,2})[ \t\xa0]*$")
+#: after a stand-alone name: "— By JILL COLVIN" (a byline follows) or "(@FoxNews)" (a tweet's signature)
+_TAG_POST = re.compile(r"^[ \t\xa0]*(?:[—–-]+[ \t\xa0]*By\b|\(@\w+\))")
+_SEG_END_POST = re.compile(r"^[ \t\xa0]*(?:\)[ \t\xa0]*)?(?:\Z|###|\n(?=\s|\Z)|&#)")
+_SIGNOFF_PRE = re.compile(r"(?:^|\n|###|[.!?\"”’)]|[-—–]{1,2})[ \t\xa0]*(?:[Tt]he[ \t\xa0]+)?$")
 _ACCORDING_PRE = re.compile(r"\b[Aa]ccording to\s+(?:[^.;:!?\"“”\n#(]{0,45}?\s)?$")
 _FILLER = (
     r"(?:(?:the|The|a|an|Russia['’]s|[A-Z][a-z]+['’]s|state|state-run|state-owned|official|semi-official|semiofficial|"
@@ -270,8 +272,8 @@ _FILLER = (
 )
 _REPORT_PRE = re.compile(
     r"(?:\b(?i:told|tells|telling|tell|speaking to|spoke to|speaking with|spoke with|talking to|talked to|talking with|"
-    r"said to|says to|in an? (?:exclusive )?(?:interview|statement|email|e-mail|phone call|telephone interview|call|"
-    r"emailed statement|written statement|note) (?:with|to)|in (?:remarks|comments) to|"
+    r"said to|says to|in (?:an? )?(?:exclusive )?(?:interviews?|statements?|emails?|e-mail|phone call|telephone interview|"
+    r"call|emailed statement|written statement|note) (?:with|to)|news agency|in (?:remarks|comments) to|"
     r"(?:quoted|cited|polled|queried|surveyed|interviewed|contacted|reached|seen|obtained|reviewed|reported|"
     r"confirmed|asked|carried|released|published|broadcast|aired|surveyed) by|"
     r"(?:said|says|told|speaking|appearing|appeared|spoke|interview|remarks) on|wrote in|writing in|"
@@ -284,7 +286,7 @@ _REPORT_POST = re.compile(
     r"(?:(?:also|later|first|earlier|previously|has|had|have|on \w+|last \w+|\w+day)\s+){0,2}"
     r"(?:reported|reports|reporting|report|said|says|quoted|quotes|quoting|cited|cites|citing|wrote|writes|added|"
     r"announced|noted|learned|learnt|carried|published|broadcast|aired|stated|claimed|confirmed|revealed|disclosed|"
-    r"obtained|tweeted|asked|interviewed|calculated|calculations|calculates|estimated|estimates)\b"
+    r"obtained|tweeted|asked|interviewed|calculated|calculations|calculates|estimated|estimates|released|releases)\b"
 )
 _NEWS_AGENCY_NAME = re.compile(
     rf"\bnews agency,?\s+([{_UP}][\w'’-]*(?:\s+[{_UP}][\w'’-]*){{0,2}})|\b(?:the|The|official|state|national)\s+"
@@ -306,12 +308,15 @@ _PERSON_LIST = (
 _PERSON_RE = re.compile(r"(?<![\w'’.-])" + _PERSON)
 _BYLINE = re.compile(rf"B[yY][ \t\xa0]+({_PERSON_LIST})")
 _SEG_START_PRE = re.compile(r"(?:^|\n|###|[—–|])[ \t\xa0]*$")
+#: A paragraph start where a single newline may be a hard wrap (wire copy): after a sentence end or
+#: before an indented line.
+_PARA_START_PRE = re.compile(r"(?:^|(?<=[.!?:\"”\n])\n|\n[ \t\xa0]+|###|[—–|])[ \t\xa0]*$")
 #: "### CBS Philadelphia• ###": the source tag of a syndicating portal (name, then a bullet).
 _TAG = re.compile(rf"(?:^|(?<=###)|(?<=\n))[ \t\xa0]*([{_UP}][\w&.'’-]*(?:[ \t][{_UP}][\w&.'’-]*){{0,4}})[ \t\xa0]*•")
 #: A byline without "By": "### Caren Bohan and Deborah Berry, USA TODAY" (before a known name) ...
 _NAMES_BEFORE = re.compile(rf"(?:^|\n|###)[ \t\xa0]*({_PERSON_LIST})[ \t\xa0]*(?:,|\||—|–| - )[ \t\xa0]*(?:the |The )?$")
 #: Picture agencies: "Pekka Sipola, EPA-EFE" names a photographer, not an author.
-_PHOTO_AGENCIES = frozenset({"EPA", "Getty Images"})
+_PHOTO_AGENCIES = frozenset({"EPA", "Getty Images", "Shutterstock", "Lehtikuva"})
 _PHOTO_AFTER = re.compile(r"^[ \t\xa0]*(?:POOL|Pool|via|/|\|)")
 #: ... or "### Nick Givas | Media And Politics Reporter".
 _NAME_ROLE = re.compile(
@@ -403,17 +408,19 @@ def _classify(text: str, s: int, e: int) -> str:
         if _DATELINE_PRE.search(pre):
             return "dateline"
         # "(AP) —", "(CNN)" opening a paragraph, "(J. Scott Applewhite/AP)" closing one; not "They (Fox) are"
-        if _PAREN_CREDIT_POST.match(post) or _SEG_START_PRE.search(pre[-12:-1] if pre.endswith("(") else pre[-12:]):
+        if _PAREN_CREDIT_POST.match(post) or _PARA_START_PRE.search(pre[-12:-1] if pre.endswith("(") else pre[-12:]):
             return "credit_line"
     p100 = pre[-100:]
     if ("By" in p100 or "BY" in p100) and _BYLINE_PRE.search(p100):
         return "byline"
     if ("contributed" in post or post[:1] in ("'", "’", " ")) and _CONTRIB_POST.match(post):
         return "credit_line"
-    if _SEG_END_POST.match(post) and _SIGNOFF_PRE.search(pre[-6:]):
+    if (_SEG_END_POST.match(post) or _TAG_POST.match(post)) and _SIGNOFF_PRE.search(pre[-10:]):
         return "credit_line"
     # the clause before the name: from the last sentence, line or paragraph break
-    cut = max(pre.rfind(". "), pre.rfind("\n"), pre.rfind("#"), pre.rfind(";"), pre.rfind('"'), pre.rfind("“"))
+    # (a single newline is a hard line wrap in wire copy, not a break)
+    cut = max(pre.rfind(". "), pre.rfind(".\n"), pre.rfind("\n\n"), pre.rfind("\n "), pre.rfind("#"), pre.rfind(";"),
+              pre.rfind('"'), pre.rfind("“"))
     clause = pre[cut + 1:][-110:]
     if len(clause) > 3 and _SOURCE_PRE.search(clause):
         return "credit_line"
@@ -454,6 +461,8 @@ def extract_credits(text: str, aliases: Mapping[str, Sequence[str]] | None = Non
             continue
         entry = m.table[hit.group(0)]
         form = _classify(text, s, e)
+        if entry.name in _PHOTO_AGENCIES and (form == "credit_line" or (form == "mention" and not entry.strict)):
+            form = "photo"   # a picture agency credits pictures only
         if form == "mention" and entry.strict:
             continue
         out[(s, e)] = Credit(entry.name, entry.kind, form, s, e)
@@ -472,7 +481,7 @@ def extract_credits(text: str, aliases: Mapping[str, Sequence[str]] | None = Non
             ts, te = t.span(1)
             known = m.table.get(t.group(1))
             over = [k for k in out if k[0] < te and ts < k[1]]
-            if all(out[k].form == "mention" and k[1] - k[0] < te - ts for k in over):
+            if all(out[k].form == "mention" and k[1] - k[0] <= te - ts for k in over):
                 for k in over:
                     del out[k]
                 name, kind = (known.name, known.kind) if known else (t.group(1), "outlet")
