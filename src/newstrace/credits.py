@@ -386,11 +386,20 @@ def _BAD_BEFORE(ch: str) -> bool:
     return ch.isalnum() or ch in "_&@.-"
 
 
+_NOT_PLAIN_TAIL = ("hoto", "HOTO", "mage", "IMAGE", "ictured", "opyright", "OPYRIGHT", "©", "(c)", "(C)", "|", "/",
+                   "By", "BY", "ource", "OURCE", "ourtesy", "Media:", "Video:", "material", "eporting", "ccording")
+
+
 def _classify(text: str, s: int, e: int) -> str:
     """The form of the credit for the name at ``text[s:e]``.
 
     Each context pattern is tried only when a cheap substring test says it can match.
     """
+    if len(text) - e < 4 and not text[e:].strip():
+        # fast path for the commonest credit, a wire sign-off closing the text ("... said.\n Reuter")
+        tail = text[max(0, s - 80):s]
+        if not any(w in tail for w in _NOT_PLAIN_TAIL) and _SIGNOFF_PRE.search(tail[-10:]):
+            return "credit_line"
     pre = text[max(0, s - 160):s]
     post = text[e:e + 140]
     p80 = pre[-80:]
