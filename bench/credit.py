@@ -212,7 +212,13 @@ def check_verdicts(originals: list[dict]) -> bool:
         else:
             bad += 1
             print(f"  WRONG {name}: {v.verdict}/{v.via}, expected {want}/{want_via}")
-    print(f"\nVerdict checks from {len(originals)} demo originals: {len(cases) - bad}/{len(cases)} right")
+    t = time.perf_counter()
+    for _name, args, _want, _via in cases:
+        credit_verdict(args["copy_text"], args["copy_publisher"], args["source_publisher"],
+                       args["source_text"], args.get("aliases"))
+    per_call = (time.perf_counter() - t) / len(cases)
+    print(f"\nVerdict checks from {len(originals)} demo originals: {len(cases) - bad}/{len(cases)} right "
+          f"({per_call * 1000:.2f} ms per verdict, both texts extracted)")
     print(f"{'case':<28}{'checks':>8}{'right':>8}")
     for kind in per:
         print(f"{kind:<28}{per[kind]:>8}{ok_per[kind]:>8}")

@@ -201,12 +201,11 @@ class _Matcher:
     table: dict[str, _Entry]
 
 
-@lru_cache(maxsize=64)
-def _matcher(extra: tuple[tuple[str, tuple[str, ...]], ...], strict_extra: tuple[tuple[str, tuple[str, ...]], ...] = ()) -> _Matcher:
+@lru_cache(maxsize=1)
+def _matcher() -> _Matcher:
+    """The list's aliases in one trie-shaped pattern (built once)."""
     table: dict[str, _Entry] = {}
-    kinds: dict[str, str] = {}
     for e in load_agencies():
-        kinds[e["name"].casefold()] = e["kind"]
         entry, strict_entry = _Entry(e["name"], e["kind"], False), _Entry(e["name"], e["kind"], True)
         forms = [e["name"], *e["aliases"]]
         forms += [a.upper() for a in forms if len(a) >= 4]
@@ -215,21 +214,33 @@ def _matcher(extra: tuple[tuple[str, tuple[str, ...]], ...], strict_extra: tuple
                 table.setdefault(a, entry)
         for a in e.get("strict", ()):
             table.setdefault(a, strict_entry)
-    canon = {e["name"].casefold(): e["name"] for e in load_agencies()}
-    for name, forms in extra:
-        cname = canon.get(name.casefold(), name)
-        kind = kinds.get(cname.casefold(), "outlet")
-        for a in (cname, *forms):
-            table[a] = _Entry(cname, kind, False)
-    for name, forms in strict_extra:
-        cname = canon.get(name.casefold(), name)
-        kind = kinds.get(cname.casefold(), "outlet")
-        for a in forms:
-            table.setdefault(a, _Entry(cname, kind, True))
+    return _compile(table)
+
+
+def _compile(table: dict[str, _Entry]) -> _Matcher:
     # no look-behind in front: a pattern that starts with the trie's first characters lets the
-    # regex engine skip ahead fast; the left word boundary is checked by the caller (_BEFORE_OK)
+    # regex engine skip ahead fast; the left word boundary is checked by the caller (_BAD_BEFORE)
     pattern = r"(?:" + _trie_regex(table) + r")(?![\w&@-]|\.\w)"
     return _Matcher(re.compile(pattern), table)
+
+
+@lru_cache(maxsize=256)
+def _extra_matcher(extra: tuple[tuple[str, tuple[str, ...]], ...],
+                   strict_extra: tuple[tuple[str, tuple[str, ...]], ...] = ()) -> _Matcher | None:
+    """A small pattern for the caller's aliases (and the verdict's strict short forms), run after the
+    list's own: compiling it costs microseconds, not the whole list's trie."""
+    kinds = {e["name"].casefold(): e["kind"] for e in load_agencies()}
+    canon = {e["name"].casefold(): e["name"] for e in load_agencies()}
+    table: dict[str, _Entry] = {}
+    for name, forms in extra:
+        cname = canon.get(name.casefold(), name)
+        for a in (cname, *forms):
+            table[a] = _Entry(cname, kinds.get(cname.casefold(), "outlet"), False)
+    for name, forms in strict_extra:
+        cname = canon.get(name.casefold(), name)
+        for a in forms:
+            table.setdefault(a, _Entry(cname, kinds.get(cname.casefold(), "outlet"), True))
+    return _compile(table) if table else None
 
 
 # ----------------------------------------------------------------------------- context patterns
@@ -460,10 +471,10 @@ def extract_credits(text: str, aliases: Mapping[str, Sequence[str]] | None = Non
     >>> [(c.name, c.form, c.start, c.end) for c in extract_credits("WASHINGTON (AP) — A man ... -- AFP")]
     [('Associated Press', 'dateline', 12, 14), ('AFP', 'credit_line', 31, 34)]
     """
-    if not text:
-        return []
-    m = _matcher(_norm_aliases(aliases))
-    out: dict[tuple[int, int], Credit] = {}
+    return _extract(text, _extra_matcher(_norm_aliases(aliases)) if aliases else None)
+
+
+def _alias_hits(text: str, m: _Matcher) -> Iterable[Credit]:
     for hit in m.regex.finditer(text):
         s, e = hit.span()
         if s and _BAD_BEFORE(text[s - 1]):
@@ -474,7 +485,23 @@ def extract_credits(text: str, aliases: Mapping[str, Sequence[str]] | None = Non
             form = "photo"   # a picture agency credits pictures only
         if form == "mention" and entry.strict:
             continue
-        out[(s, e)] = Credit(entry.name, entry.kind, form, s, e)
+        yield Credit(entry.name, entry.kind, form, s, e)
+
+
+def _extract(text: str, extra: _Matcher | None) -> list[Credit]:
+    """:func:`extract_credits` with the list's pattern and, optionally, a small extra one."""
+    if not text:
+        return []
+    base = _matcher()
+    out: dict[tuple[int, int], Credit] = {(c.start, c.end): c for c in _alias_hits(text, base)}
+    if extra is not None:
+        for c in _alias_hits(text, extra):   # the caller's forms win over the list's
+            for k in [k for k in out if k[0] < c.end and c.start < k[1]]:
+                del out[k]
+            out[(c.start, c.end)] = c
+
+    def lookup(name: str) -> _Entry | None:
+        return (extra.table.get(name) if extra is not None else None) or base.table.get(name)
     # "Name, Agency" bylines: the agency credit becomes a byline and the names before it are credited
     for (s, e), c in list(out.items()):
         if c.form in ("mention", "credit_line") and c.name not in _PHOTO_AGENCIES \
@@ -488,7 +515,7 @@ def extract_credits(text: str, aliases: Mapping[str, Sequence[str]] | None = Non
     if "•" in text:
         for t in _TAG.finditer(text):
             ts, te = t.span(1)
-            known = m.table.get(t.group(1))
+            known = lookup(t.group(1))
             over = [k for k in out if k[0] < te and ts < k[1]]
             if all(out[k].form == "mention" and k[1] - k[0] <= te - ts for k in over):
                 for k in over:
@@ -664,7 +691,7 @@ def credit_verdict(
     norm = _norm_aliases(extra)
     if copy_credits is None or derived or len(extra) > len(_norm_aliases(aliases)):
         strict = ((src, derived),) if derived else ()
-        copy_credits = _extract_with(copy_text or "", _matcher(norm, strict), norm)
+        copy_credits = _extract(copy_text or "", _extra_matcher(norm, strict))
     src_key = src.casefold()
     hits = tuple(c for c in copy_credits if src_key and c.name.casefold() == src_key)
     if hits:
@@ -680,24 +707,3 @@ def credit_verdict(
     if others:
         return CreditVerdict("credited_other", "other", others)
     return CreditVerdict("uncredited")
-
-
-def _extract_with(text: str, m: _Matcher, norm: tuple[tuple[str, tuple[str, ...]], ...]) -> list[Credit]:
-    """:func:`extract_credits` with a prepared matcher (the verdict's extra strict forms)."""
-    base = {(c.start, c.end): c for c in extract_credits(text, dict(norm))}
-    extra = {}
-    for hit in m.regex.finditer(text):
-        s, e = hit.span()
-        if s and _BAD_BEFORE(text[s - 1]):
-            continue
-        entry = m.table[hit.group(0)]
-        if (s, e) in base and base[(s, e)].name == entry.name:
-            continue
-        form = _classify(text, s, e)
-        if form == "mention" and entry.strict:
-            continue
-        extra[(s, e)] = Credit(entry.name, entry.kind, form, s, e)
-    for k, c in extra.items():
-        base = {kk: v for kk, v in base.items() if not (kk[0] < k[1] and k[0] < kk[1])}
-        base[k] = c
-    return [base[k] for k in sorted(base)]
