@@ -46,8 +46,9 @@ Forms
 
 Rules and decisions
 -------------------
-* Names come from the curated list ``data/agencies.json`` (111 agencies and outlets with aliases and
-  web domains; its header documents the fields). Aliases are matched case-sensitively as whole words,
+* Names come from the curated list ``data/agencies.json`` (133 agencies, picture agencies and outlets
+  with aliases and web domains; its header documents the fields; upper-case forms such as "REUTERS"
+  are added automatically). Aliases are matched case-sensitively as whole words,
   so "ap" or "reuter" in running lower-case text are not credits. Short or ambiguous forms ("PA",
   "AA", "RT", "FT", "Getty", "Guardian") are *strict*: they count only inside a credit construction
   (every form above except ``mention``), so "Pittsburgh, PA" is no credit.
@@ -56,15 +57,20 @@ Rules and decisions
   agency" (kind ``agency``), and people in bylines, "Reporting/Writing/Editing by" and "… contributed"
   lines (kind ``person``). Ordinary capitalised words ("Reporters Without Borders", "Associated
   Builders") are never credits; a person is a run of 2-4 capitalised words in one of those lines.
+* A picture agency (Getty Images, EPA, Shutterstock, Lehtikuva) credits pictures only: its credits are
+  ``photo``. People are credited only as authors (bylines, role and contributor lines), not when quoted;
+  a photographer's line laid out like a byline ("### Jane Doe, AP ###") is a known confusion.
 * A quotation is not special: "Reuters" inside a quoted sentence is still extracted (a ``mention``, or
   e.g. ``reporting_verb`` for '"... ," he told Reuters'), because the reader sees the name either way.
 * ``aliases`` extends the list: ``{"Baltic Press Agency": ["BPA"], "Reuters": ["Thomson Reuters
   Foundation"]}``, canonical name -> list of other forms, as ``watch`` stores them (a JSON list per
   watched publisher: pass ``{publisher: json.loads(row.aliases)}``). Extra aliases are ordinary
   (non-strict) whole-word forms; a new name gets kind ``outlet``, or the known entry's kind.
-* Speed: one compiled trie-shaped regular expression finds every alias in a single pass; each hit is
-  classified from at most ~160 characters around it; person patterns run only when their anchor word
-  occurs. Linear in the text; patterns are compiled once per alias set (cached).
+* Speed: one trie-shaped regular expression, compiled once, finds every listed alias in a single pass;
+  each hit is classified from at most ~160 characters around it; the other patterns run only where
+  their anchor (":", a dash, "newspaper", "contributed", "By" ...) occurs, on a window around it. The
+  caller's aliases run as a second, small pattern (cached per alias set). Linear in the text: about
+  10,000 Reuters-21578 documents a second on one core (``bench/credit.py``).
 
 Credit verdict (per copy, per source)
 -------------------------------------
