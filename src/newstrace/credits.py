@@ -99,6 +99,7 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_left, insort
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -480,6 +481,30 @@ def extract_credits(text: str, aliases: Mapping[str, Sequence[str]] | None = Non
     return _extract(text, _extra_matcher(_norm_aliases(aliases)) if aliases else None)
 
 
+class _Spans:
+    """Non-overlapping credits by span, kept sorted: overlap look-ups in O(log n)."""
+
+    def __init__(self) -> None:
+        self.keys: list[tuple[int, int]] = []
+        self.map: dict[tuple[int, int], Credit] = {}
+
+    def overlapping(self, s: int, e: int) -> list[tuple[int, int]]:
+        i = bisect_left(self.keys, (s, -1))
+        found = [self.keys[i - 1]] if i and self.keys[i - 1][1] > s else []
+        while i < len(self.keys) and self.keys[i][0] < e:
+            found.append(self.keys[i])
+            i += 1
+        return found
+
+    def put(self, c: Credit) -> None:
+        insort(self.keys, (c.start, c.end))
+        self.map[(c.start, c.end)] = c
+
+    def remove(self, k: tuple[int, int]) -> None:
+        self.keys.pop(bisect_left(self.keys, k))
+        del self.map[k]
+
+
 def _alias_hits(text: str, m: _Matcher) -> Iterable[Credit]:
     for hit in m.regex.finditer(text):
         s, e = hit.span()
@@ -499,47 +524,44 @@ def _extract(text: str, extra: _Matcher | None) -> list[Credit]:
     if not text:
         return []
     base = _matcher()
-    out: dict[tuple[int, int], Credit] = {(c.start, c.end): c for c in _alias_hits(text, base)}
+    out = _Spans()
+    for c in _alias_hits(text, base):
+        out.put(c)
     if extra is not None:
         for c in _alias_hits(text, extra):   # the caller's forms win over the list's
-            for k in [k for k in out if k[0] < c.end and c.start < k[1]]:
-                del out[k]
-            out[(c.start, c.end)] = c
+            for k in out.overlapping(c.start, c.end):
+                out.remove(k)
+            out.put(c)
 
     def lookup(name: str) -> _Entry | None:
         return (extra.table.get(name) if extra is not None else None) or base.table.get(name)
     # "Name, Agency" bylines: the agency credit becomes a byline and the names before it are credited
-    for (s, e), c in list(out.items()):
+    for (s, e), c in list(out.map.items()):
         if c.form in ("mention", "credit_line") and c.name not in _PHOTO_AGENCIES \
                 and text[max(0, s - 6):s].rstrip(" \t\xa0").endswith((",", "|", "—", "–", "-", "the", "The")) \
                 and not _PHOTO_AFTER.match(text[e:e + 10]) and (b := _NAMES_BEFORE.search(text, max(0, s - 120), s)):
             if b.end() == s or not text[b.end():s].strip(" \t\xa0,|—–-/"):
-                out[(s, e)] = Credit(c.name, c.kind, "byline", s, e)
+                out.map[(s, e)] = Credit(c.name, c.kind, "byline", s, e)
                 for ps, pe in _split_people(text, b.start(1), b.end(1)):
-                    if not any(a < pe and ps < bb for a, bb in out):
-                        out[(ps, pe)] = Credit(text[ps:pe], "person", "byline", ps, pe)
+                    if not out.overlapping(ps, pe):
+                        out.put(Credit(text[ps:pe], "person", "byline", ps, pe))
     if "•" in text:
         for t in _TAG.finditer(text):
             ts, te = t.span(1)
             known = lookup(t.group(1))
-            over = [k for k in out if k[0] < te and ts < k[1]]
-            if all(out[k].form == "mention" and k[1] - k[0] <= te - ts for k in over):
+            over = out.overlapping(ts, te)
+            if all(out.map[k].form == "mention" and k[1] - k[0] <= te - ts for k in over):
                 for k in over:
-                    del out[k]
+                    out.remove(k)
                 name, kind = (known.name, known.kind) if known else (t.group(1), "outlet")
-                out[(ts, te)] = Credit(name, kind, "credit_line", ts, te)
+                out.put(Credit(name, kind, "credit_line", ts, te))
     # an all-lower-case wire text still closes with its sign-off: "... the bank said.\n reuter"
-    if (low := _LOWER_SIGNOFF.search(text, max(0, len(text) - 24))) and not any(k[0] == low.start(1) for k in out):
-        out[low.span(1)] = Credit("Reuters", "agency", "credit_line", *low.span(1))
-    taken = sorted(out)
-
-    def free(s: int, e: int) -> bool:
-        return not any(a < e and s < b for a, b in taken if a < e + 1)
+    if (low := _LOWER_SIGNOFF.search(text, max(0, len(text) - 24))) and not out.overlapping(*low.span(1)):
+        out.put(Credit("Reuters", "agency", "credit_line", *low.span(1)))
 
     def add(name: str, kind: str, form: str, s: int, e: int) -> None:
-        if free(s, e):
-            out[(s, e)] = Credit(name, kind, form, s, e)
-            taken.append((s, e))
+        if not out.overlapping(s, e):
+            out.put(Credit(name, kind, form, s, e))
 
     for i in _finds(text, (":",)):
         if (d := _SOURCE_NAME.search(text, max(0, i - 12), i + 60)) and d.start() < i < d.start(1):
@@ -587,7 +609,7 @@ def _extract(text: str, extra: _Matcher | None) -> list[Credit]:
             for b in _CONTRIB.finditer(text, lo, c.end()):
                 for s, e in _split_people(text, b.start(1), b.end(1)):
                     add(text[s:e], "person", "credit_line", s, e)
-    return [out[k] for k in sorted(out)]
+    return [out.map[k] for k in out.keys]
 
 
 # ----------------------------------------------------------------------------- publishers
