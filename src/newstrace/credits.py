@@ -29,7 +29,7 @@ Forms
 ``dateline``        "MOSCOW (Reuters) -", "HELSINKI, Finland (AP) —", "MOSCOW, July 16. /TASS/."
                     (an upper-case place, then the credit in parentheses or slashes).
 ``credit_line``     "(AP) —" / "(CNN)" without a place, "— AFP" or "REUTER" closing a paragraph
-                    or the text, "The Associated Press contributed to this report", "Associated
+                    or the text, a portal's source tag "Reuters•", a title's masthead "… | Miami Herald", "The Associated Press contributed to this report", "Associated
                     Press writers Zeke Miller and Ken Thomas contributed", "material from Reuters",
                     "Source: Reuters", and the people of "Reporting by …; Writing by …; Editing by …".
 ``copyright``       "Copyright 2018 The Associated Press", "© 2018 Thomson/Reuters".
@@ -357,6 +357,7 @@ _NAME_ROLE = re.compile(
 _SOURCE_NAME = re.compile(
     rf"(?<![\w-])(?:[Ss]ources?|SOURCE|[Cc]ourtesy(?: of)?|[Cc]redit|[Vv]ia):[ \t\xa0]*([{_UP}][\w&.'’-]*(?:[ \t\xa0][{_UP}][\w&.'’-]*){{0,4}})"
 )
+_MASTHEAD = re.compile(rf"\|[ \t\xa0]*([{_UP}][\w&.'’-]*(?:[ \t\xa0][{_UP}][\w&.'’-]*){{0,4}})[ \t\xa0]*$")
 _SIGNOFF_NAME = re.compile(
     rf"[—–-]-?[ \t\xa0]*([{_UP}][\w&.'’-]*(?:[ \t\xa0][{_UP}][\w&.'’-]*){{0,4}})[ \t\xa0]*(?=\Z|###|\n)"
 )
@@ -569,6 +570,11 @@ def _extract(text: str, extra: _Matcher | None) -> list[Credit]:
         if not out.overlapping(s, e):
             out.put(Credit(name, kind, form, s, e))
 
+    # a web page's title line ending in its masthead: "Finnish brewery creates quirky beer | Charlotte Observer"
+    head = text[:300]
+    head_end = min((i for i in (head.find("###"), head.find("\n")) if i >= 0), default=-1)
+    if head_end > 0 and "|" in head[:head_end] and (d := _MASTHEAD.search(text, 0, head_end)):
+        add(d.group(1), "outlet", "credit_line", d.start(1), d.end(1))
     for i in _finds(text, (":",)):
         if (d := _SOURCE_NAME.search(text, max(0, i - 12), i + 60)) and d.start() < i < d.start(1):
             add(d.group(1), "agency", "credit_line", d.start(1), d.end(1))
