@@ -286,3 +286,31 @@ def test_many_credits_stay_linear():
     credits = extract_credits(text)
     assert len(credits) == 15000
     assert time.perf_counter() - t < 10
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Finnish brewery creates quirky beer | Charlotte Observer ### A small brewery",
+         [("Charlotte Observer", "outlet", "credit_line", "Charlotte Observer")]),
+        ("Headline ### Reuters• ### Body", [("Reuters", "agency", "credit_line", "Reuters")]),
+        ("x ### — Fox News (@FoxNews) July 15, 2018 ###", [("Fox News", "outlet", "credit_line", "Fox News")]),
+        ("### HEIKKI SAUKKOMAA/LEHTIKUVA/EPA/Shutterstock ###",
+         [("Lehtikuva", "agency", "photo", "LEHTIKUVA"), ("EPA", "agency", "photo", "EPA"),
+          ("Shutterstock", "agency", "photo", "Shutterstock")]),
+        ("### Photograph by Mikhail Metzel / TASS via Getty ###",
+         [("TASS", "agency", "photo", "TASS"), ("Getty Images", "agency", "photo", "Getty")]),
+        ("### The Associated Press — By JILL COLVIN - Associated Press ###",
+         [("Associated Press", "agency", "credit_line", "Associated Press"),
+          ("JILL COLVIN", "person", "byline", "JILL COLVIN"),
+          ("Associated Press", "agency", "byline", "Associated Press")]),
+        ("### Caren Bohan and Deborah Barfield Berry, USA TODAY Published 6:16 p.m.",
+         [("Caren Bohan", "person", "byline", "Caren Bohan"),
+          ("Deborah Barfield Berry", "person", "byline", "Deborah Barfield Berry"),
+          ("USA Today", "outlet", "byline", "USA TODAY")]),
+        ("an association spokesman told\nReuters.\n    He said", [("Reuters", "agency", "reporting_verb", "Reuters")]),
+        ("the deficit widened, the bank said.\n reuter\n", [("Reuters", "agency", "credit_line", "reuter")]),
+    ],
+)
+def test_page_and_wire_conventions(text, expected):
+    assert found(text) == expected

@@ -266,7 +266,7 @@ def _extra_matcher(extra: tuple[tuple[str, tuple[str, ...]], ...],
 _UP = "A-ZÀ-ÖØ-ÞĀ-Ž"
 #: A dateline place: upper-case words ("TURNBERRY/GLASGOW"), then optionally ", Scotland" / ", July 15".
 _PLACE = rf"[{_UP}][{_UP}'’.\-/ ]*[{_UP}](?:,[^()\n#]{{1,40}}?)?\.?"
-_DATELINE_PRE = re.compile(rf"(?:^|\n|###)[ \t\xa0]*{_PLACE}[ \t\xa0]*[(/][ \t]*$")
+_DATELINE_PRE = re.compile(rf"(?:^|\n|###)[ \t\xa0]*{_PLACE}(?:[ \t\xa0]*\(|[ \t\xa0]+/)[ \t]*$")
 _PAREN_PRE = re.compile(r"[(/][ \t]*$")
 _PAREN_POST = re.compile(r"^[^()\n]{0,25}?[)/]")
 _PAREN_CREDIT_POST = re.compile(r"^[^()\n]{0,25}?[)/][ \t\xa0/.]*(?:[-—–:]|\Z|###|\n|&#)")
@@ -278,7 +278,7 @@ _PHOTO_PRE = re.compile(r"\b(?:Photo|PHOTO|Photos|Photograph|Pictured|Image|IMAG
 _PHOTO_PIPE = re.compile(rf"[{_UP}][\w'’.-]+ [{_UP}][\w'’.-]+ ?\| ?$")
 _COPYRIGHT_PRE = re.compile(r"(?:Copyright|COPYRIGHT|©|\([cC]\))[^.\n#]{0,40}$")
 _BYLINE_PRE = re.compile(
-    r"(?:^|\n|###)[ \t\xa0]*(?:By|BY)[ \t\xa0]+(?:(?:[^#\n.]{2,80}?)(?:,|\||—|–| - |/)[ \t\xa0]*)?(?:the |The |THE )?$"
+    r"(?:^|\n|###|[—–|])[ \t\xa0]*(?:By|BY)[ \t\xa0]+(?:(?:[^#\n.]{2,80}?)(?:,|\||—|–| - |/)[ \t\xa0]*)?(?:the |The |THE )?$"
 )
 _SOURCE_PRE = re.compile(
     r"(?:material from|[Ss]ources?:|SOURCE:|Media:|Video:|[Cc]ourtesy(?: of)?:?|[Ww]ith (?:reporting|files|wire reports?) (?:from|by)"
