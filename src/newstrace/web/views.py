@@ -17,6 +17,7 @@ from markupsafe import Markup, escape
 
 from newstrace.provenance import word_alignment
 from newstrace.report import isolate
+from newstrace.web.fulltext import FIELDS, FullText
 
 #: (background, accent) per source group; accents are readable on white.
 PALETTE: list[tuple[str, str]] = [
@@ -358,54 +359,46 @@ def cluster_graph(cluster: dict[str, Any], links: Sequence[tuple[str, str, float
 
 
 # ------------------------------------------------------------------------------ search
-SEARCH_FIELDS = ("all", "title", "publisher", "text")
+SEARCH_FIELDS = FIELDS
+SEARCH_PAGE_SIZE = 50
 
 
-def like_pattern(q: str) -> str:
-    """``q`` as an ILIKE pattern matching it anywhere, with ``\\``, ``%``, ``_`` escaped.
-
-    >>> like_pattern("50%_off")
-    '%50\\\\%\\\\_off%'
-    """
-    return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+def search(con: Any, q: str, field: str, limit: int = SEARCH_PAGE_SIZE, offset: int = 0,
+           fulltext: FullText | None = None) -> list[dict[str, Any]]:
+    """All-words full-text search, best first (see ``search_with_total``)."""
+    return search_with_total(con, q, field, limit, offset, fulltext)[0]
 
 
-def search(con: Any, q: str, field: str, limit: int = 100) -> list[dict[str, Any]]:
-    cols = ["title", "publisher", "text"] if field == "all" else [field]
-    where = " OR ".join(f"{c} ILIKE ? ESCAPE '\\'" for c in cols)
-    pattern = like_pattern(q)
-    rows = con.execute(
-        f"""SELECT id, publisher, published_at, title, text FROM documents WHERE {where}
-            ORDER BY published_at NULLS LAST, doc_key LIMIT ?""",
-        [pattern] * len(cols) + [limit],
-    ).fetchall()
+def search_with_total(con: Any, q: str, field: str, limit: int = SEARCH_PAGE_SIZE, offset: int = 0,
+                      fulltext: FullText | None = None) -> tuple[list[dict[str, Any]], int]:
+    """All-words full-text search (SQLite FTS5, see ``newstrace.web.fulltext``), best
+    first: ``(results, total)``, each result with its metadata and a marked snippet.
+    Without ``fulltext`` an in-memory index of ``con``'s documents is built for the call."""
+    if fulltext is None:
+        fulltext = FullText(None, in_memory=True)
+    fulltext.refresh(con)
+    hits, total = fulltext.search(q, field, limit=limit, offset=offset)
+    keys = [h["doc_key"] for h in hits]
+    meta = {}
+    if keys:
+        for key, doc_id, publisher, at, title in con.execute(
+            """SELECT doc_key, id, publisher, published_at, title FROM documents
+               WHERE doc_key IN (SELECT unnest(?))""",
+            [keys],
+        ).fetchall():
+            meta[key] = (doc_id, publisher, at, title)
     out = []
-    for doc_id, publisher, at, title, text in rows:
+    for h in hits:
+        if h["doc_key"] not in meta:
+            continue
+        doc_id, publisher, at, title = meta[h["doc_key"]]
         out.append(
             {
                 "id": doc_id, "publisher": publisher, "published_at": at.isoformat() if at else None,
-                "title": title, "snippet": snippet(text or "", q),
+                "title": title, "snippet": h["snippet"], "score": h["score"],
             }
         )
-    return out
-
-
-def snippet(text: str, q: str, width: int = 90) -> Markup:
-    """A piece of ``text`` around the first occurrence of ``q`` (case-insensitive), marked."""
-    i = text.casefold().find(q.casefold()) if q else -1
-    if i < 0 or len(text.casefold()) != len(text):
-        piece = text[: 2 * width]
-        return Markup(escape(piece) + ("…" if len(text) > len(piece) else ""))
-    s, e = max(0, i - width), min(len(text), i + len(q) + width)
-    return Markup(
-        ("…" if s > 0 else "")
-        + isolate(text[s:i])
-        + Markup("<mark>")
-        + isolate(text[i : i + len(q)])
-        + Markup("</mark>")
-        + isolate(text[i + len(q) : e])
-        + ("…" if e < len(text) else "")
-    )
+    return out, total
 
 
 # ---------------------------------------------------------------------------- overview
