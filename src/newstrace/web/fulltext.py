@@ -153,8 +153,9 @@ class FullText:
 
     def search(self, q: str, field: str = "all", limit: int = 50, offset: int = 0
                ) -> tuple[list[dict[str, Any]], int]:
-        """``(hits, total)``: hits best first, each ``{"doc_key", "score", "snippet"}``
-        (``snippet`` is ``Markup`` with the matched words in ``<mark>``)."""
+        """``(hits, total)``: hits best first, each ``{"doc_key", "score", "snippet", "title"}``
+        (``snippet``, from the text, and ``title`` are ``Markup`` with the matched words in
+        ``<mark>``)."""
         if field not in FIELDS:
             raise ValueError(f"field must be one of {', '.join(FIELDS)}")
         expr = fts_query(q, field)
@@ -166,12 +167,14 @@ class FullText:
             ).fetchone()[0]
             rows = self.con.execute(
                 """SELECT rowid, bm25(docs_fts, ?, ?, ?) AS score,
-                           snippet(docs_fts, 2, ?, ?, '…', 24)
+                           snippet(docs_fts, 2, ?, ?, '…', 24),
+                           highlight(docs_fts, 0, ?, ?)
                     FROM docs_fts WHERE docs_fts MATCH ?
                     ORDER BY score, rowid LIMIT ? OFFSET ?""",
-                (*_WEIGHTS, _MARK_ON, _MARK_OFF, expr, limit, offset),
+                (*_WEIGHTS, _MARK_ON, _MARK_OFF, _MARK_ON, _MARK_OFF, expr, limit, offset),
             ).fetchall()
-        hits = [{"doc_key": k, "score": round(-s, 4), "snippet": _markup(snip)} for k, s, snip in rows]
+        hits = [{"doc_key": k, "score": round(-s, 4), "snippet": _markup(snip), "title": _markup(title)}
+                for k, s, snip, title in rows]
         return hits, int(total)
 
     def close(self) -> None:
