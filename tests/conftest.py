@@ -72,3 +72,34 @@ def build_web_index(tmp: Path) -> dict[str, Any]:
     spun = spin_derived(comp["text"], 0.3, random.Random(5))
     return {"db": db, "composite": comp, "spun": spun.text}
 
+
+
+def build_chain_index(tmp: Path, n: int = 420) -> dict[str, Any]:
+    """An index whose largest reuse cluster has ``n`` articles: article i is blocks i..i+3
+    of a chain of made-up paragraphs, so each paragraph is in four articles (below the
+    boilerplate cut) and overlapping passages join every article into one cluster."""
+    from newstrace.fixtures import demo_corpus, write_jsonl
+    from newstrace.index import Index
+
+    rng = random.Random(19)
+    vocab = sorted({w.strip(",.;:()\"'—") for d in demo_corpus() for w in d["text"].split()} - {""})
+    blocks = []
+    for _ in range(n + 3):
+        words = [rng.choice(vocab) for _ in range(34)]
+        blocks.append(" ".join(words).capitalize() + ".")
+    records = []
+    for i in range(n):
+        hour = i * 7 // 60  # about 8.5 articles an hour, over two days
+        records.append({
+            "id": f"chain-{i:03d}", "publisher": f"Outlet {i % 37}", "title": f"Chained story {i}",
+            "published_at": f"2026-03-{1 + hour // 24:02d}T{hour % 24:02d}:{(i * 7) % 60:02d}:00",
+            "text": " ".join(blocks[i : i + 4]),
+        })
+    corpus = tmp / "chain.jsonl"
+    write_jsonl(corpus, records)
+    db = tmp / "chain.duckdb"
+    with Index.open(db) as idx:
+        idx.ingest([corpus])
+        idx.build()
+        top = idx.clusters(limit=1)[0]
+    return {"db": db, "cluster_id": top["cluster_id"], "n_docs": top["n_docs"], "records": records}

@@ -167,7 +167,7 @@ class FullText:
             ).fetchone()[0]
             rows = self.con.execute(
                 """SELECT rowid, bm25(docs_fts, ?, ?, ?) AS score,
-                           snippet(docs_fts, 2, ?, ?, '…', 24),
+                           snippet(docs_fts, 2, ?, ?, '…', 36),
                            highlight(docs_fts, 0, ?, ?)
                     FROM docs_fts WHERE docs_fts MATCH ?
                     ORDER BY score, rowid LIMIT ? OFFSET ?""",
