@@ -103,3 +103,38 @@ def build_chain_index(tmp: Path, n: int = 420) -> dict[str, Any]:
         idx.build()
         top = idx.clusters(limit=1)[0]
     return {"db": db, "cluster_id": top["cluster_id"], "n_docs": top["n_docs"], "records": records}
+
+
+# -- the end of `make test`: say plainly whether the browser tests ran --------------------------
+BROWSER_TESTS = Path(__file__).parent / "test_web_browser.py"
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any) -> None:
+    """One section at the end: how many browser tests ran, or how many were skipped and why
+    (a module-level skip hides them all as one line of ``-ra``)."""
+    import re
+
+    if not BROWSER_TESTS.exists():
+        return
+    name = BROWSER_TESTS.name
+    n_defined = len(re.findall(r"^def test_", BROWSER_TESTS.read_text(encoding="utf-8"), re.M))
+    stats = terminalreporter.stats
+    mine = {key: [r for r in stats.get(key, []) if name in str(getattr(r, "nodeid", ""))]
+            for key in ("passed", "failed", "error", "skipped")}
+    if not any(mine.values()):
+        return  # the browser tests were not selected
+    tr = terminalreporter
+    tr.section("browser tests (real Chromium)", sep="-")
+    ran = len(mine["passed"]) + len(mine["failed"])
+    skipped = mine["skipped"]
+    whole_module = [r for r in skipped if getattr(r, "when", "") == "collect" or "::" not in r.nodeid]
+    reasons = sorted({str(r.longrepr[2] if isinstance(r.longrepr, tuple) else r.longrepr).removeprefix("Skipped: ")
+                      for r in skipped})
+    if whole_module:
+        tr.write_line(f"SKIPPED all {n_defined} browser tests in tests/{name}: {'; '.join(reasons)}",
+                      yellow=True, bold=True)
+        return
+    if skipped:
+        tr.write_line(f"{len(skipped)} browser test(s) skipped: {'; '.join(reasons)}", yellow=True, bold=True)
+    tr.write_line(f"{ran} browser test(s) ran in Chromium ({len(mine['failed'])} failed)",
+                  green=not mine["failed"], red=bool(mine["failed"]))
