@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -126,7 +127,8 @@ def test_ingest_sniffs_csv_delimiter(tmp_path, capsys, sep):
     rows = [["id", "publisher", "published_at", "text"],
             ["s1", "Harbour Herald", "2024-03-05", "A long article, with commas, about the harbour cranes."],
             ["s2", "Copy Desk", "2024-03-06", "Another article; about the same cranes, the next day."]]
-    f.write_text("\n".join(sep.join(r) for r in rows) + "\n", encoding="utf-8")
+    with f.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, delimiter=sep).writerows(rows)  # quotes the fields holding sep
     db = tmp_path / "x.duckdb"
     code, out, err = run(["ingest", str(f), "--db", str(db), "-q"], capsys)
     assert code == 0, err

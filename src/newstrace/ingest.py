@@ -323,7 +323,7 @@ def make_document(
 
     Never raises for any record content.
     """
-    field_map = field_map or {}
+    field_map = {} if field_map is None else field_map
     if not isinstance(record, Mapping):
         return Rejected(where, f"expected a JSON object, got {type(record).__name__}")
     warnings: list[str] = []
