@@ -66,10 +66,10 @@ def aligner_compiled() -> bool:
         for fn in vars(align).values()
         if isinstance(fn, CPUDispatcher)
     ]
-    paths = [p for p in paths if p]
-    if not paths:
+    found = [str(p) for p in paths if p]
+    if not found:
         return True  # caching off (e.g. NUMBA_DISABLE_JIT): nothing to announce
-    return sum(os.path.exists(p) for p in paths) >= 0.75 * len(paths)
+    return sum(os.path.exists(p) for p in found) >= 0.75 * len(found)
 
 
 def _print_summary(idx: Index, stats: dict[str, Any], console: Console) -> None:
