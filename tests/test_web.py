@@ -298,3 +298,61 @@ def test_search_all_words_ranked_with_snippets(env: dict[str, Any]) -> None:
     page = client.get("/search", params={"q": f"{first} {last}"})
     assert page.status_code == 200 and "<mark>" in page.text and "best match first" in page.text
     assert words  # the article has words at all
+
+
+def test_reflow_keeps_offsets_and_paragraphs() -> None:
+    from newstrace.web.views import reflow
+
+    text = ("Showers continued throughout the week in\nthe Bahia cocoa zone, alleviating the drought\n"
+            "since early January.\n    The dry period means the temporao\nwill be late this year.\n\nEnd")
+    out = reflow(text)
+    assert len(out) == len(text)
+    assert all(a == b or (a == "\n" and b == " ") for a, b in zip(text, out, strict=True))
+    assert "week in the Bahia" in out and "January.\n    The dry" in out and "year.\n\nEnd" in out
+    prose = "One long paragraph line that is not hard wrapped at all. " * 4
+    assert reflow(prose + "\n" + prose) == prose + "\n" + prose  # long lines: left alone
+
+
+def test_document_page_nav_sidebar_cap_and_favicon(env: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    from newstrace.web import views
+
+    client = env["client"]
+    docs = [client.get(f"/api/documents/{d['id']}").json() for d in demo_corpus() if d["id"].startswith("orig-")]
+    doc = max(docs, key=lambda d: len({p["other_id"] for p in d["passages"]}))
+    others = {p["other_id"] for p in doc["passages"]}
+    assert len(others) >= 3
+    assert all(p["other_publisher"] for p in doc["passages"])  # added to the JSON, nothing renamed
+    monkeypatch.setattr(views, "SIDEBAR_SHOWN", 2)
+    page = client.get(f"/documents/{doc['id']}").text
+    nav = page.split("<nav>", 1)[1].split("</nav>", 1)[0]
+    assert 'class="on"' not in nav and 'href="/watch"' in nav
+    aside = page.split('<aside class="legend-col">', 1)[1].split("</aside>", 1)[0]
+    first, rest = aside.split("<details", 1)
+    assert first.count('<li class="source') == 2
+    assert f"show {len(others) - 2} more" in rest and rest.count('<li class="source') == len(others) - 2
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+    assert client.get("/static/favicon.svg").status_code == 200
+    for path, label in (("/", "Trace an article"), ("/search", "Search"), ("/corpus", "Corpus"), ("/watch", "Watch")):
+        nav = client.get(path).text.split("<nav>", 1)[1].split("</nav>", 1)[0]
+        assert re.search(r'class="on">' + label + "<", nav), path
+
+
+def test_cluster_page_one_row_per_article(env: dict[str, Any]) -> None:
+    client = env["client"]
+    found = None
+    for cid in range(1, 80):
+        r = client.get(f"/api/clusters/{cid}")
+        if r.status_code != 200:
+            continue
+        members = r.json()["members"]
+        if len(members) > len({m["id"] for m in members}):
+            found = (cid, members)
+            break
+    if found is None:
+        pytest.skip("no cluster with two passages of one article in this index")
+    cid, members = found
+    page = client.get(f"/clusters/{cid}").text
+    table = page.split('<table class="copies">', 1)[1].split("</table>", 1)[0]
+    hrefs = re.findall(r'<td><a href="/documents/([^"]+)"', table)
+    assert len(hrefs) == len(set(hrefs)) == len({m["id"] for m in members})
