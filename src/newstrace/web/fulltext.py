@@ -67,6 +67,55 @@ def _markup(snippet: str) -> Markup:
     return Markup("".join(out))
 
 
+def snippet(marked: str, context: int = 70, windows: int = 3) -> Markup:
+    """Snippet of a text whose matches FTS5 marked (``highlight``): a window around the
+    first match of each different word (up to ``windows``), joined by "…", so every
+    word of an all-words query shows where it can.
+
+    >>> str(snippet("a \\x02cat\\x03 sat on the \\x02mat\\x03", context=4))
+    'a <mark>cat</mark> sat…the <mark>mat</mark>'
+    """
+    plain, spans, pos = [], [], 0
+    for m in re.finditer(f"{_MARK_ON}([^{_MARK_OFF}]*){_MARK_OFF}", marked):
+        plain.append(marked[pos : m.start()])
+        start = sum(map(len, plain))
+        plain.append(m.group(1))
+        spans.append((start, start + len(m.group(1))))
+        pos = m.end()
+    plain.append(marked[pos:])
+    text = "".join(plain)
+    if not spans:
+        return Markup(escape(text[: 2 * context]) + ("…" if len(text) > 2 * context else ""))
+    firsts: dict[str, tuple[int, int]] = {}
+    for s, e in spans:
+        firsts.setdefault(text[s:e].casefold(), (s, e))
+    cuts: list[list[int]] = []
+    for s, e in sorted(firsts.values())[:windows]:
+        lo, hi = max(0, s - context), min(len(text), e + context)
+        if cuts and lo <= cuts[-1][1]:
+            cuts[-1][1] = max(cuts[-1][1], hi)
+        else:
+            cuts.append([lo, hi])
+    out = ["…" if cuts[0][0] > 0 else ""]
+    for n, (lo, hi) in enumerate(cuts):
+        # widen to word edges
+        while lo > 0 and not text[lo - 1].isspace():
+            lo -= 1
+        while hi < len(text) and not text[hi].isspace():
+            hi += 1
+        cuts[n][1] = hi
+        if n:
+            out.append("…")
+        inner = [(s, e) for s, e in spans if lo <= s and e <= hi]
+        pos = lo
+        for s, e in inner:
+            out.append(str(escape(text[pos:s])) + "<mark>" + str(escape(text[s:e])) + "</mark>")
+            pos = e
+        out.append(str(escape(text[pos:hi])))
+    out.append("…" if cuts[-1][1] < len(text) else "")
+    return Markup("".join(out))
+
+
 class FullText:
     """The FTS5 index of one DuckDB database (one SQLite connection, used under a lock)."""
 
@@ -167,14 +216,14 @@ class FullText:
             ).fetchone()[0]
             rows = self.con.execute(
                 """SELECT rowid, bm25(docs_fts, ?, ?, ?) AS score,
-                           snippet(docs_fts, 2, ?, ?, '…', 36),
+                           highlight(docs_fts, 2, ?, ?),
                            highlight(docs_fts, 0, ?, ?)
                     FROM docs_fts WHERE docs_fts MATCH ?
                     ORDER BY score, rowid LIMIT ? OFFSET ?""",
                 (*_WEIGHTS, _MARK_ON, _MARK_OFF, _MARK_ON, _MARK_OFF, expr, limit, offset),
             ).fetchall()
-        hits = [{"doc_key": k, "score": round(-s, 4), "snippet": _markup(snip), "title": _markup(title)}
-                for k, s, snip, title in rows]
+        hits = [{"doc_key": k, "score": round(-s, 4), "snippet": snippet(text), "title": _markup(title)}
+                for k, s, text, title in rows]
         return hits, int(total)
 
     def close(self) -> None:
