@@ -332,7 +332,8 @@ def print_trace(text: str, result: dict[str, Any]) -> None:
             subs = [e for e in best["edits"] if e["op"] == "substitute"]
             if subs:
                 label.append(
-                    " " + "; ".join(f"{e['source']} → {e['replacement']}" for e in subs[:4]),
+                    " " + "; ".join(f"{e['source']} → {e['replacement']}" for e in subs[:4])
+                    + (f"; and {len(subs) - 4} more" if len(subs) > 4 else ""),
                     style="dim italic",
                 )
             body.append_text(label)
