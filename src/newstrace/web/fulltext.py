@@ -127,6 +127,7 @@ class FullText:
             try:
                 con = sqlite3.connect(path, check_same_thread=False)
                 con.execute("CREATE TABLE IF NOT EXISTS fts_meta(key TEXT PRIMARY KEY, value TEXT)")
+                con.execute("INSERT OR REPLACE INTO fts_meta VALUES ('writable', '1')")  # probe
                 con.commit()
                 self.path = path
             except sqlite3.Error:  # read-only folder or file: keep the index in memory
