@@ -72,3 +72,69 @@ def build_web_index(tmp: Path) -> dict[str, Any]:
     spun = spin_derived(comp["text"], 0.3, random.Random(5))
     return {"db": db, "composite": comp, "spun": spun.text}
 
+
+
+def build_chain_index(tmp: Path, n: int = 420) -> dict[str, Any]:
+    """An index whose largest reuse cluster has ``n`` articles: article i is blocks i..i+3
+    of a chain of made-up paragraphs, so each paragraph is in four articles (below the
+    boilerplate cut) and overlapping passages join every article into one cluster."""
+    from newstrace.fixtures import demo_corpus, write_jsonl
+    from newstrace.index import Index
+
+    rng = random.Random(19)
+    vocab = sorted({w.strip(",.;:()\"'—") for d in demo_corpus() for w in d["text"].split()} - {""})
+    blocks = []
+    for _ in range(n + 3):
+        words = [rng.choice(vocab) for _ in range(34)]
+        blocks.append(" ".join(words).capitalize() + ".")
+    records = []
+    for i in range(n):
+        hour = i * 7 // 60  # about 8.5 articles an hour, over two days
+        records.append({
+            "id": f"chain-{i:03d}", "publisher": f"Outlet {i % 37}", "title": f"Chained story {i}",
+            "published_at": f"2026-03-{1 + hour // 24:02d}T{hour % 24:02d}:{(i * 7) % 60:02d}:00",
+            "text": " ".join(blocks[i : i + 4]),
+        })
+    corpus = tmp / "chain.jsonl"
+    write_jsonl(corpus, records)
+    db = tmp / "chain.duckdb"
+    with Index.open(db) as idx:
+        idx.ingest([corpus])
+        idx.build()
+        top = idx.clusters(limit=1)[0]
+    return {"db": db, "cluster_id": top["cluster_id"], "n_docs": top["n_docs"], "records": records}
+
+
+# -- the end of `make test`: say plainly whether the browser tests ran --------------------------
+BROWSER_TESTS = Path(__file__).parent / "test_web_browser.py"
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any) -> None:
+    """One section at the end: how many browser tests ran, or how many were skipped and why
+    (a module-level skip hides them all as one line of ``-ra``)."""
+    import re
+
+    if not BROWSER_TESTS.exists():
+        return
+    name = BROWSER_TESTS.name
+    n_defined = len(re.findall(r"^def test_", BROWSER_TESTS.read_text(encoding="utf-8"), re.M))
+    stats = terminalreporter.stats
+    mine = {key: [r for r in stats.get(key, []) if name in str(getattr(r, "nodeid", ""))]
+            for key in ("passed", "failed", "error", "skipped")}
+    if not any(mine.values()):
+        return  # the browser tests were not selected
+    tr = terminalreporter
+    tr.section("browser tests (real Chromium)", sep="-")
+    ran = len(mine["passed"]) + len(mine["failed"])
+    skipped = mine["skipped"]
+    whole_module = [r for r in skipped if getattr(r, "when", "") == "collect" or "::" not in r.nodeid]
+    reasons = sorted({str(r.longrepr[2] if isinstance(r.longrepr, tuple) else r.longrepr).removeprefix("Skipped: ")
+                      for r in skipped})
+    if whole_module:
+        tr.write_line(f"SKIPPED all {n_defined} browser tests in tests/{name}: {'; '.join(reasons)}",
+                      yellow=True, bold=True)
+        return
+    if skipped:
+        tr.write_line(f"{len(skipped)} browser test(s) skipped: {'; '.join(reasons)}", yellow=True, bold=True)
+    tr.write_line(f"{ran} browser test(s) ran in Chromium ({len(mine['failed'])} failed)",
+                  green=not mine["failed"], red=bool(mine["failed"]))

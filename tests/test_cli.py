@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -110,3 +111,107 @@ def test_help_for_every_command():
         out = subprocess.run([sys.executable, "-m", "newstrace", cmd, "--help"], capture_output=True, text=True)
         assert out.returncode == 0, out.stderr
         assert "Example" in out.stdout
+
+
+# -- a newcomer's first hour (issue 19) ------------------------------------------------------
+def test_index_help_examples_on_separate_lines():
+    out = subprocess.run([sys.executable, "-m", "newstrace", "index", "--help"], capture_output=True, text=True)
+    lines = [ln.strip() for ln in out.stdout.splitlines()]
+    assert "newstrace index --db news.duckdb" in lines
+    assert "newstrace index --db scraped.duckdb --boilerplate" in lines
+
+
+@pytest.mark.parametrize("sep", [";", "\t", "|"])
+def test_ingest_sniffs_csv_delimiter(tmp_path, capsys, sep):
+    f = tmp_path / "feed.csv"
+    rows = [["id", "publisher", "published_at", "text"],
+            ["s1", "Harbour Herald", "2024-03-05", "A long article, with commas, about the harbour cranes."],
+            ["s2", "Copy Desk", "2024-03-06", "Another article; about the same cranes, the next day."]]
+    with f.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, delimiter=sep).writerows(rows)  # quotes the fields holding sep
+    db = tmp_path / "x.duckdb"
+    code, out, err = run(["ingest", str(f), "--db", str(db), "-q"], capsys)
+    assert code == 0, err
+    assert "added 2" in out and "rejected 0" in out
+    code, out, _ = run(["show", "s2", "--db", str(db), "--json"], capsys)
+    doc = json.loads(out)
+    assert doc["publisher"] == "Copy Desk" and doc["text"].startswith("Another article; about")
+
+
+def test_ingest_date_order(tmp_path, capsys):
+    f = tmp_path / "us.csv"
+    f.write_text("id,published_at,text\n"
+                 "d1,03/05/2024,An article about the harbour cranes and the strike.\n"
+                 "d2,13/05/2024,An article about the bridge and its long closure.\n", encoding="utf-8")
+    db = tmp_path / "dmy.duckdb"
+    code, out, _ = run(["ingest", str(f), "--db", str(db)], capsys)
+    assert code == 0
+    # the ambiguous date is read day first, never silently: a warning names it
+    assert "1 record(s) stored with warnings" in out and "'03/05/2024' is ambiguous" in out
+    assert "--date-order mdy" in out
+
+    def date(db_, doc_id):
+        code, out, _ = run(["show", doc_id, "--db", str(db_), "--json"], capsys)
+        return json.loads(out)["published_at"][:10]
+
+    assert date(db, "d1") == "2024-05-03" and date(db, "d2") == "2024-05-13"
+    db2 = tmp_path / "mdy.duckdb"
+    code, out, _ = run(["ingest", str(f), "--db", str(db2), "--date-order", "mdy"], capsys)
+    # with an explicit order nothing is ambiguous; 13/05 cannot be month/day
+    assert "ambiguous" not in out and "published_at ignored" in out
+    assert date(db2, "d1") == "2024-03-05"
+    code, _, err = run(["ingest", str(f), "--db", str(db2), "--date-order", "ymd"], capsys)
+    assert code == 1 and "expected dmy or mdy" in err
+
+
+@pytest.fixture(scope="module")
+def spun_db(tmp_path_factory):
+    """Two identical dated originals (a tie for earliest) and the query: a spun copy."""
+    import random
+
+    from newstrace.fixtures import spin_derived
+
+    tmp = tmp_path_factory.mktemp("spun")
+    orig = load_corpus("synonym_swap")[0]
+    recs = [
+        {"id": "twin-a", "publisher": "Wire A", "published_at": orig["published_at"], "text": orig["text"]},
+        {"id": "twin-b", "publisher": "Wire B", "published_at": orig["published_at"], "text": orig["text"]},
+    ]
+    corpus = tmp / "c.jsonl"
+    corpus.write_text("\n".join(json.dumps(r) for r in recs) + "\n", encoding="utf-8")
+    db = tmp / "s.duckdb"
+    with pytest.raises(SystemExit):
+        main(["ingest", str(corpus), "--db", str(db), "-q"])
+    with pytest.raises(SystemExit):
+        main(["index", "--db", str(db), "-q"])
+    query = tmp / "q.txt"
+    query.write_text(spin_derived(orig["text"], 0.45, random.Random(3)).text, encoding="utf-8")
+    return db, query
+
+
+def test_trace_text_shows_spun_ties_and_more_edits(spun_db, capsys):
+    db, query = spun_db
+    code, out, _ = run(["trace", str(query), "--db", str(db), "--json"], capsys)
+    data = json.loads(out)
+    assert data["spin"]["spun"] and sorted(data["earliest_source"]) == ["twin-a", "twin-b"]
+    code, out, _ = run(["trace", str(query), "--db", str(db)], capsys)
+    assert code == 0
+    first = out.splitlines()[0]
+    assert first.startswith(data["classification"]) and "spun" in first
+    assert "earliest sources (tied): twin-a, twin-b" in out and "['twin" not in out
+    footer = next(ln for ln in out.splitlines() if ln.startswith("substitutions:"))
+    more = len(data["edits"]) - 12
+    if more > 0:
+        assert f"and {more} more" in " ".join(out.split())
+    else:
+        assert "more" not in footer
+
+
+def test_show_lists_other_documents_with_publisher_and_date(spun_db, capsys):
+    db, _ = spun_db
+    code, out, _ = run(["show", "twin-a", "--db", str(db), "--json"], capsys)
+    passages = json.loads(out)["passages"]
+    assert passages and all(p["other_publisher"] == "Wire B" for p in passages)
+    code, out, _ = run(["show", "twin-a", "--db", str(db)], capsys)
+    row = next(ln for ln in out.splitlines() if "twin-b" in ln)
+    assert "Wire B" in row and passages[0]["other_published_at"][:10] in row

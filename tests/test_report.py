@@ -69,3 +69,42 @@ def test_report_reads_stored_provenance_and_matches_the_in_memory_one(tmp_path, 
         assert not provenance_is_current(idx)
         idx.build()
         assert provenance_is_current(idx)
+
+
+def test_report_index_short_earliest_dots_and_document_pages(tmp_path, monkeypatch):
+    """Every cluster's timeline has its red earliest dot (drawn last, never hidden), the
+    earliest source and its date are apart, and the index lists a few documents with
+    the rest on numbered pages."""
+    import re
+
+    from newstrace import report
+    from newstrace.fixtures import demo_corpus
+
+    db = tmp_path / "demo.duckdb"
+    with Index.open(db) as idx:
+        idx.add([{k: v for k, v in r.items() if k != "truth"} for r in demo_corpus()])
+        idx.build()
+    monkeypatch.setattr(report, "INDEX_DOCUMENTS", 10)
+    monkeypatch.setattr(report, "DOCUMENTS_PER_PAGE", 30)
+    with Index.open(db, read_only=True) as idx:
+        n_docs = idx.stats()["documents"]
+        clusters = idx.clusters(limit=report.INDEX_CLUSTERS)
+        write_report(idx, tmp_path / "rep")
+    html = (tmp_path / "rep" / "index.html").read_text(encoding="utf-8")
+    svgs = re.findall(r"<svg class=\"timeline\".*?</svg>", html, re.S)
+    assert len(svgs) == min(len(clusters), report.INDEX_CLUSTERS_DETAILED)
+    for svg in svgs:
+        assert svg.count('class="earliest"') == 1
+        assert svg.rindex("<circle") == svg.index('<circle class="earliest"')  # drawn on top
+    assert not re.search(r"[\w>]<span class=\"muted\">\(", html)  # "12074 (2018…", not "12074(2018…"
+    if len(clusters) > report.INDEX_CLUSTERS_DETAILED:
+        assert "More clusters" in html
+    listed = html.split('id="documents"', 1)[1]
+    assert listed.count("<tr>") - 1 == 10 and "documents-1.html" in listed
+    pages = sorted((tmp_path / "rep").glob("documents-*.html"))
+    assert len(pages) == -(-n_docs // 30)
+    rows = sum(p.read_text(encoding="utf-8").count("<tr>") - 1 for p in pages)
+    assert rows == n_docs
+    for c in clusters[:5]:
+        page = (tmp_path / "rep" / "clusters" / f"{c['cluster_id']}.html").read_text(encoding="utf-8")
+        assert page.count("<tr>") - 1 == len({m["id"] for m in c["members"]})  # no repeated rows

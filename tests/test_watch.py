@@ -378,6 +378,12 @@ def test_cli(base: dict[str, Any], receiver: _Receiver) -> None:
     res = runner.invoke(app, ["watch", "run", "--db", db, "--inbox", str(inbox), "--once", "--settle", "0"])
     assert res.exit_code == 0, res.output
     assert len(receiver.received) == 2
+    # the summary of a --once pass is printed once, on stdout (not again on stderr)
+    summary = res.stdout.strip().splitlines()[-1]
+    assert summary and (res.stdout + res.stderr).count(summary) == 1
+    res = runner.invoke(app, ["watch", "add", "--db", db, "orig-01"])
+    assert res.exit_code == 1 and isinstance(res.exception, UserError)
+    assert "--id orig-01" in str(res.exception) and "no such file" in str(res.exception)
     res = runner.invoke(app, ["watch", "report", "--db", db, "--json"])
     assert res.exit_code == 0, res.output
     rep = json.loads(res.stdout)
@@ -388,6 +394,16 @@ def test_cli(base: dict[str, Any], receiver: _Receiver) -> None:
     assert {w["value"] for w in json.loads(res.stdout)} == {WATCHED, "Baltic Press Agency"}
     res = runner.invoke(app, ["watch", "rules", "--db", db, "--min-share", "3"])
     assert res.exit_code != 0
+
+
+def test_watch_help_has_examples() -> None:
+    from typer.testing import CliRunner
+
+    from newstrace.cli import app
+
+    for cmd in ("add", "remove", "list", "run", "report", "rules"):
+        res = CliRunner().invoke(app, ["watch", cmd, "--help"])
+        assert res.exit_code == 0 and "newstrace watch " + cmd in res.stdout, cmd
 
 
 def test_web_pages(base: dict[str, Any]) -> None:

@@ -21,7 +21,7 @@ pytest.importorskip(
 )
 
 import uvicorn
-from conftest import XSS_TEXT, build_web_index
+from conftest import XSS_TEXT, build_chain_index, build_web_index
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from newstrace.fixtures import demo_corpus
@@ -65,6 +65,32 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     yield data
     srv.should_exit = True
     thread.join(timeout=10)
+
+
+def _serve(db: Path) -> Iterator[str]:
+    app = create_app(db, max_upload_bytes=LIMIT)
+    port = _free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def chain_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """A server over an index whose largest cluster has 420 articles."""
+    data = build_chain_index(tmp_path_factory.mktemp("chain"))
+    for url in _serve(data["db"]):
+        data["url"] = url
+        yield data
 
 
 @pytest.fixture(scope="module")
@@ -218,3 +244,83 @@ def test_other_pages_render(server: dict[str, Any], page: Page) -> None:
     shot(page, "search")
     assert page.console_errors == []  # type: ignore[attr-defined]  (no CSP violations)
 
+
+
+# -- a newcomer's first hour (issue 19) ------------------------------------------------------
+def test_navigation_watch_favicon_and_no_404(server: dict[str, Any], page: Page) -> None:
+    failed: list[str] = []
+    page.on("response", lambda r: r.status >= 400 and failed.append(r.url))
+    expected = {"/": "Trace an article", "/search": "Search", "/corpus": "Corpus", "/watch": "Watch"}
+    for path, label in expected.items():
+        page.goto(server["url"] + path)
+        page.wait_for_load_state("load")
+        on = page.locator("header nav a.on")
+        assert on.count() == 1 and on.inner_text() == label, path
+    page.locator("header nav a", has_text="Watch").click()
+    page.wait_for_load_state("load")
+    assert page.url.endswith("/watch")
+    # a document page is not "Search": nothing in the navigation is highlighted
+    page.goto(server["url"] + "/documents/orig-27")
+    page.wait_for_load_state("load")
+    assert page.locator("header nav a.on").count() == 0
+    icon = page.evaluate("fetch('/favicon.ico').then(r => r.status)")
+    assert icon == 200
+    linked = page.locator("link[rel=icon]").get_attribute("href")
+    assert page.evaluate(f"fetch({linked!r}).then(r => r.status)") == 200
+    assert failed == [], failed
+    assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+def test_search_all_words_ranked_with_snippets(server: dict[str, Any], page: Page) -> None:
+    page.goto(server["url"] + "/search")
+    # two words that never stand together in one phrase, both in one article
+    page.fill("input[name=q]", "satellite Rome")
+    page.click("form.search button[type=submit]")
+    page.wait_for_selector("ol.results li")
+    items = page.locator("ol.results li")
+    assert items.count() >= 2
+    hrefs = [items.nth(i).locator("a").first.get_attribute("href") for i in range(items.count())]
+    assert {"/documents/xss-1", "/documents/xss-2"} <= set(hrefs)
+    marked = {m.casefold() for m in page.locator("ol.results .snippet mark").all_inner_texts()}
+    assert {"satellite", "rome"} <= marked  # the snippet shows every word of the query
+    assert "best match first" in page.inner_text("main")
+    shot(page, "search-all-words")
+    page.fill("input[name=q]", '"satellite Rome"')  # as a phrase: no such phrase
+    page.click("form.search button[type=submit]")
+    page.wait_for_load_state("load")
+    assert page.locator("ol.results li").count() == 0
+    assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+def test_400_member_cluster_page(chain_server: dict[str, Any], page: Page) -> None:
+    n = chain_server["n_docs"]
+    assert n >= 400
+    url = f"{chain_server['url']}/clusters/{chain_server['cluster_id']}"
+    page.goto(url)
+    page.wait_for_selector("svg.cluster-hist")
+    # the timeline is a histogram: a bar per hour with articles, not a row per article
+    bars = page.locator("svg.cluster-hist rect.bar")
+    assert 10 <= bars.count() <= 60
+    counts = [int(t.split(": ")[1].split()[0]) for t in page.locator("svg.cluster-hist rect.bar title").all_text_contents()]
+    assert sum(counts) == n
+    assert page.locator("svg.cluster-hist circle.first").count() == 1
+    box = page.locator("svg.cluster-hist").bounding_box()
+    assert box is not None and box["height"] < 400 and box["width"] > 800
+    # one page of copies, one row per article, no row twice
+    rows = page.locator("table.copies tr td:nth-child(3) a")
+    ids = [a.split("/")[-1] for a in (rows.nth(i).get_attribute("href") or "" for i in range(rows.count()))]
+    assert len(ids) == 100 and len(set(ids)) == 100
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height < 8000, height
+    assert f"of {n}" in page.inner_text("nav.pager")
+    shot(page, "cluster-400")
+    seen = set(ids)
+    while page.locator("nav.pager a[rel=next]").count():
+        page.locator("nav.pager a[rel=next]").first.click()
+        page.wait_for_load_state("load")
+        more = [page.locator("table.copies tr td:nth-child(3) a").nth(i).get_attribute("href")
+                for i in range(page.locator("table.copies tr td:nth-child(3) a").count())]
+        assert not seen & set(more)
+        seen |= set(more)
+    assert len(seen) == n
+    assert page.console_errors == []  # type: ignore[attr-defined]

@@ -176,18 +176,30 @@ def ingest(
         None, "--errors", help="Write rejected records to this JSONL file (where, reason)."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only the summary line."),
+    date_order: Optional[str] = typer.Option(
+        None, "--date-order",
+        help="How to read numeric dates like 03/05/2024: dmy (3 May) or mdy (March 5). "
+        "Without it they are read day first, with a warning for each ambiguous one.",
+    ),
 ) -> None:
     """Store articles from files; re-ingesting the same content adds nothing.
 
-    Exit code 2 when some records were rejected (all others are stored).
+    Exit code 2 when some records were rejected (all others are stored). CSV files
+    may be comma-, semicolon-, tab- or bar-separated (detected from the header).
 
     Example:
 
+    \b
         newstrace ingest articles.jsonl pages/ --db news.duckdb
+        newstrace ingest us-feed.csv --db news.duckdb --date-order mdy
     """
+    from newstrace.ingest import DATE_ORDERS
+
     field_map = parse_field_map(field)
+    if date_order is not None and date_order not in DATE_ORDERS:
+        raise UserError(f"--date-order {date_order!r}: expected dmy or mdy")
     with _open_index(db) as idx, progress_bar(not quiet) as bar:
-        report = idx.ingest(paths, field_map=field_map, progress=bar)
+        report = idx.ingest(paths, field_map=field_map, progress=bar, date_order=date_order)
     for where, reason in report.rejected[:20] if not quiet else []:
         err_console.print(Text(f"rejected: {where}: {reason}", style="yellow"), soft_wrap=True)
     if len(report.rejected) > 20 and not quiet:
@@ -231,8 +243,9 @@ def index(
     With --engine spark the same pipeline runs on Spark and writes Parquet; load it
     with `newstrace load-parquet OUT --db FILE` for trace, report and serve.
 
-    Example:
+    Examples:
 
+    \b
         newstrace index --db news.duckdb
         newstrace index --db scraped.duckdb --boilerplate
         newstrace index --engine spark --input articles.jsonl --out spark-out/
@@ -326,13 +339,17 @@ def trace(
 def print_trace(text: str, result: dict[str, Any]) -> None:
     """Render a trace result in the terminal: verdict, sources legend, coloured sentences."""
     colour = {s["id"]: _COLOURS[i % len(_COLOURS)] for i, s in enumerate(result["sources"])}
-    verdict = result["classification"] + (", composite" if result["composite"] else "")
+    verdict = trace_verdict(result)
     console.print(
-        f"[bold]{verdict}[/bold]: {result['coverage']:.0%} of the text reused "
-        f"from {len(result['sources'])} document(s)"
+        Text(verdict, style="bold")
+        + Text(f": {result['coverage']:.0%} of the text reused from {len(result['sources'])} document(s)")
     )
-    if result["earliest_source"]:
-        console.print(f"earliest source: {result['earliest_source']}")
+    earliest = result["earliest_source"]
+    if earliest:
+        if isinstance(earliest, list):
+            console.print(Text(f"earliest sources (tied): {', '.join(str(e) for e in earliest)}"), soft_wrap=True)
+        else:
+            console.print(Text(f"earliest source: {earliest}"), soft_wrap=True)
     if result["sources"]:
         table = Table(title="sources")
         for col in ("", "id", "publisher", "published", "share", "passages"):
@@ -352,7 +369,8 @@ def print_trace(text: str, result: dict[str, Any]) -> None:
             subs = [e for e in best["edits"] if e["op"] == "substitute"]
             if subs:
                 label.append(
-                    " " + "; ".join(f"{e['source']} → {e['replacement']}" for e in subs[:4]),
+                    " " + "; ".join(f"{e['source']} → {e['replacement']}" for e in subs[:4])
+                    + (f"; and {len(subs) - 4} more" if len(subs) > 4 else ""),
                     style="dim italic",
                 )
             body.append_text(label)
@@ -361,10 +379,29 @@ def print_trace(text: str, result: dict[str, Any]) -> None:
             body.append(" [no source found]", style="dim")
         console.print(body, soft_wrap=True)
     if result["edits"]:
+        shown = result["edits"][:_EDITS_SHOWN]
+        more = len(result["edits"]) - len(shown)
         console.print(
-            "substitutions: "
-            + "; ".join(f"{e['source']} → {e['replacement']} ×{e['count']}" for e in result["edits"][:12])
+            Text(
+                "substitutions: "
+                + "; ".join(f"{e['source']} → {e['replacement']} ×{e['count']}" for e in shown)
+                + (f"; and {more} more (--json lists all)" if more else "")
+            ),
+            soft_wrap=True,
         )
+
+
+_EDITS_SHOWN = 12
+
+
+def trace_verdict(result: dict[str, Any]) -> str:
+    """The one-line verdict of a trace: classification, composite, spun."""
+    parts = [result["classification"]]
+    if result.get("composite"):
+        parts.append("composite")
+    if (result.get("spin") or {}).get("spun"):
+        parts.append(f"spun (spin score {result['spin']['score']:.1f})")
+    return ", ".join(parts)
 
 
 @app.command()
@@ -428,12 +465,13 @@ def show(
         body.stylize("reverse", p["start"], p["end"])
     console.print(body)
     table = Table(title=f"{len(doc['passages'])} reused passage(s)")
-    for col in ("chars", "other document", "other chars", "score"):
+    for col in ("chars", "other document", "publisher", "published", "other chars", "score"):
         table.add_column(col)
     for p in doc["passages"]:
         table.add_row(
-            f"{p['start']}-{p['end']}", Text(p["other_id"]), f"{p['other_start']}-{p['other_end']}",
-            f"{p['score']:.2f}",
+            f"{p['start']}-{p['end']}", Text(p["other_id"]), Text(p.get("other_publisher") or "-"),
+            (p.get("other_published_at") or "undated")[:16],
+            f"{p['other_start']}-{p['other_end']}", f"{p['score']:.2f}",
         )
     console.print(table)
 

@@ -53,9 +53,12 @@ def add(
 ) -> None:
     """Mark documents (files, ids) or a whole publisher as watched originals.
 
-    Example:
+    Examples:
 
+    \b
         newstrace watch add --db news.duckdb --publisher "Baltic Press Agency" --alias BPA
+        newstrace watch add --db news.duckdb --id orig-01 --id orig-02
+        newstrace watch add --db news.duckdb our-stories.jsonl
     """
     from newstrace.watch import _build, add_watch
 
@@ -65,6 +68,12 @@ def add(
         if paths:
             from newstrace.ingest import Rejected, read_documents
 
+            for path in paths:
+                if not path.exists() and not path.is_symlink():
+                    raise UserError(
+                        f"{path}: no such file; PATHS are files of originals "
+                        f"(to watch an indexed document by its id: --id {path})"
+                    )
             docs = []
             for item in read_documents(paths):
                 if isinstance(item, Rejected):
@@ -99,7 +108,14 @@ def remove(
     publisher: str | None = typer.Option(None, "--publisher", help="Stop watching this publisher."),
     ids: list[str] | None = typer.Option(None, "--id", help="Stop watching this document."),
 ) -> None:
-    """Stop watching documents or a publisher (recorded reuses are kept)."""
+    """Stop watching documents or a publisher (recorded reuses are kept).
+
+    Examples:
+
+    \b
+        newstrace watch remove --db news.duckdb --id orig-01
+        newstrace watch remove --db news.duckdb --publisher "Baltic Press Agency"
+    """
     from newstrace.watch import remove_watch
 
     with _open(db) as idx:
@@ -109,7 +125,12 @@ def remove(
 
 @watch_app.command("list")
 def list_(db: Path = _DB, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """The watchlist."""
+    """The watchlist: watched documents and publishers, with their aliases.
+
+    Example:
+
+        newstrace watch list --db news.duckdb
+    """
     from newstrace.watch import list_watched
 
     with _open(db, read_only=True) as idx:
@@ -214,7 +235,7 @@ def run(
 
     try:
         total = run_watch(db, inbox, once=once, interval=interval, webhook=webhook, rules=rules_,
-                          settle=settle, batch=batch, mode=mode, on_cycle=show)
+                          settle=settle, batch=batch, mode=mode, on_cycle=None if once else show)
     except KeyboardInterrupt:
         err_console.print("stopped; run the same command again to resume")
         return
@@ -230,7 +251,14 @@ def report(
     since: str | None = typer.Option(None, "--since", help="Only reuses recorded since this date."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Per watched original: who reused it, when, how much, credited or not, what changed."""
+    """Per watched original: who reused it, when, how much, credited or not, what changed.
+
+    Examples:
+
+    \b
+        newstrace watch report --db news.duckdb
+        newstrace watch report --db news.duckdb --since 2026-03-01 --json
+    """
     from newstrace.watch import format_lag, watch_report
 
     with _open(db, read_only=True) as idx:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -30,6 +31,8 @@ def run_demo(
     from newstrace.report import write_report
 
     console = console or Console()
+    if not aligner_compiled():
+        console.print("compiling the aligner, first run only (about a minute on two cores)…")
     with tempfile.TemporaryDirectory() as tmp:
         corpus = Path(tmp) / "demo_corpus.jsonl"
         n = write_demo_corpus(corpus)
@@ -49,6 +52,24 @@ def run_demo(
             path = write_report(idx, out)
     console.print(f"HTML report: {path}")
     return stats
+
+
+def aligner_compiled() -> bool:
+    """Whether numba's cache already holds the compiled aligner: False means the first
+    alignment compiles it (a minute or two), which is worth saying before it starts."""
+    from numba.core.registry import CPUDispatcher
+
+    import newstrace.align as align
+
+    paths = [
+        getattr(getattr(getattr(fn, "_cache", None), "_cache_file", None), "_index_path", None)
+        for fn in vars(align).values()
+        if isinstance(fn, CPUDispatcher)
+    ]
+    found = [str(p) for p in paths if p]
+    if not found:
+        return True  # caching off (e.g. NUMBA_DISABLE_JIT): nothing to announce
+    return sum(os.path.exists(p) for p in found) >= 0.75 * len(found)
 
 
 def _print_summary(idx: Index, stats: dict[str, Any], console: Console) -> None:

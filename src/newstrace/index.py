@@ -175,13 +175,15 @@ class Index:
         paths: Iterable[str | Path],
         field_map: Mapping[str, str] | None = None,
         progress: ProgressFn | None = None,
+        date_order: str | None = None,
     ) -> IngestReport:
         """Read files (JSONL, CSV, .txt folders, HTML, WARC) and store their documents.
 
         Bad records are reported in the returned ``IngestReport.rejected`` with file
-        and line; every good record is stored.
+        and line; every good record is stored. ``date_order`` (``"dmy"``/``"mdy"``) says
+        how to read numeric dates like 03/05/2024 (without it: day first, with a warning).
         """
-        return self._store_items(read_located(paths, field_map), progress or _no_progress)
+        return self._store_items(read_located(paths, field_map, date_order), progress or _no_progress)
 
     def _store_items(self, items: Iterable[tuple[str, Any]], progress: ProgressFn) -> IngestReport:
         """Store ``(where, item)`` pairs; ``where`` names the file and line in rejections."""
@@ -609,18 +611,26 @@ class Index:
         key = doc.pop("doc_key")
         cur = self.con.execute(
             """
-            SELECT passage_id, a_start AS start, a_end AS "end", b_id AS other_id,
-                   b_start AS other_start, b_end AS other_end, score
-            FROM passages WHERE a_key = ?
-            UNION ALL
-            SELECT passage_id, b_start, b_end, a_id, a_start, a_end, score
-            FROM passages WHERE b_key = ?
+            SELECT p.*, o.publisher AS other_publisher, o.published_at AS other_published_at
+            FROM (
+                SELECT passage_id, a_start AS start, a_end AS "end", b_id AS other_id,
+                       b_start AS other_start, b_end AS other_end, score, b_key AS other_key
+                FROM passages WHERE a_key = ?
+                UNION ALL
+                SELECT passage_id, b_start, b_end, a_id, a_start, a_end, score, a_key
+                FROM passages WHERE b_key = ?
+            ) p LEFT JOIN documents o ON o.doc_key = p.other_key
             ORDER BY start, other_id
             """,
             [key, key],
         )
         cols = [c[0] for c in cur.description]
-        doc["passages"] = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+        doc["passages"] = []
+        for r in cur.fetchall():
+            p = dict(zip(cols, r, strict=True))
+            del p["other_key"]
+            p["other_published_at"] = _iso(p["other_published_at"])
+            doc["passages"].append(p)
         doc["clusters"] = [
             {"cluster_id": c, "start": s, "end": e}
             for c, s, e in self.con.execute(

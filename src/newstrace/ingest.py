@@ -107,6 +107,17 @@ class Rejected:
 Item = tuple[Document, list[str]] | Rejected  # (document, warnings) or a rejection
 
 
+class FieldMap(dict[str, str]):
+    """A ``--field NAME=COLUMN`` map that also carries how to read numeric dates
+    (``date_order``: ``"dmy"``, ``"mdy"`` or None), so every reader passes both on."""
+
+    def __init__(self, mapping: Mapping[str, str] | None = None, date_order: str | None = None):
+        super().__init__(mapping or {})
+        if date_order is not None and date_order not in DATE_ORDERS:
+            raise UserError(f"--date-order {date_order!r}: expected dmy or mdy")
+        self.date_order = date_order
+
+
 def _suffix(path: Path) -> str:
     name = path.name.lower()
     for multi in _MULTI_SUFFIXES:
@@ -116,8 +127,11 @@ def _suffix(path: Path) -> str:
 
 
 # -- dates -------------------------------------------------------------------------------------
-def parse_date(value: Any) -> datetime | None:
+def parse_date(value: Any, date_order: str | None = None) -> datetime | None:
     """Parse an ISO 8601 / RFC 2822 / epoch date to a naive UTC datetime.
+
+    ``date_order`` (``"dmy"`` or ``"mdy"``) says how to read numeric dates such as
+    ``03/05/2024``; without it such a date is read day first (see ``date_ambiguity``).
 
     Raises:
         ValueError: the value is present but not a date (or outside 1800-2200).
@@ -130,7 +144,7 @@ def parse_date(value: Any) -> datetime | None:
     if value is None:
         return None
     try:
-        dt = _to_datetime(value)
+        dt = _to_datetime(value, date_order)
         if dt is None:
             return None
         if dt.tzinfo is not None:
@@ -142,7 +156,7 @@ def parse_date(value: Any) -> datetime | None:
     return dt
 
 
-def _to_datetime(value: Any) -> datetime | None:
+def _to_datetime(value: Any, date_order: str | None = None) -> datetime | None:
     if isinstance(value, datetime):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -155,6 +169,9 @@ def _to_datetime(value: Any) -> datetime | None:
     s = value.strip()
     if not s:
         return None
+    numeric = _NUMERIC_DATE.match(s)
+    if numeric:
+        return _numeric_date(numeric, date_order)
     try:
         return datetime.fromisoformat(s[:-1] + "+00:00" if s.endswith(("Z", "z")) else s)
     except ValueError:
@@ -165,10 +182,51 @@ def _to_datetime(value: Any) -> datetime | None:
         return _parse_loose(s)
 
 
+DATE_ORDERS = ("dmy", "mdy")
+# day and month as numbers, year last: 03/05/2024, 3.5.2024, 03-05-2024 (optionally a time)
+_NUMERIC_DATE = re.compile(
+    r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$"
+)
+
+
+def _numeric_date(m: re.Match[str], date_order: str | None) -> datetime:
+    a, b, year = int(m.group(1)), int(m.group(3)), int(m.group(4))
+    if date_order == "mdy" or (date_order is None and a <= 12 < b):
+        month, day = a, b
+    else:
+        day, month = a, b
+    hour, minute, second = (int(g) if g else 0 for g in m.group(5, 6, 7))
+    return datetime(year, month, day, hour, minute, second)
+
+
+def date_ambiguity(value: Any, date_order: str | None = None) -> str | None:
+    """A warning when ``value`` is a numeric date that reads both ways (``03/05/2024``)
+    and no ``date_order`` was given; None otherwise.
+
+    >>> date_ambiguity("03/05/2024")
+    "published_at '03/05/2024' is ambiguous: read as day/month (3 May 2024); pass --date-order mdy if it is month/day"
+    >>> date_ambiguity("13/05/2024") is None and date_ambiguity("03/05/2024", "dmy") is None
+    True
+    """
+    if date_order is not None or not isinstance(value, str):
+        return None
+    m = _NUMERIC_DATE.match(value.strip())
+    if not m:
+        return None
+    a, b = int(m.group(1)), int(m.group(3))
+    if a == b or a > 12 or b > 12:
+        return None
+    dt = _numeric_date(m, "dmy")
+    return (
+        f"published_at {value.strip()[:40]!r} is ambiguous: read as day/month "
+        f"({dt.day} {dt:%B %Y}); pass --date-order mdy if it is month/day"
+    )
+
+
 def _parse_loose(s: str) -> datetime:
     for fmt in (
-        "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d", "%Y/%m/%d %H:%M:%S", "%d/%m/%Y",
-        "%d.%m.%Y", "%d %B %Y", "%d %b %Y", "%B %d, %Y", "%b %d, %Y", "%d-%b-%Y %H:%M:%S.%f",
+        "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d", "%Y/%m/%d %H:%M:%S",
+        "%d %B %Y", "%d %b %Y", "%B %d, %Y", "%b %d, %Y", "%d-%b-%Y %H:%M:%S.%f",
         "%Y%m%d",
     ):
         try:
@@ -265,7 +323,7 @@ def make_document(
 
     Never raises for any record content.
     """
-    field_map = field_map or {}
+    field_map = {} if field_map is None else field_map
     if not isinstance(record, Mapping):
         return Rejected(where, f"expected a JSON object, got {type(record).__name__}")
     warnings: list[str] = []
@@ -288,11 +346,16 @@ def make_document(
     }
     meta["url"] = _safe_url(meta["url"], warnings)
     raw_date = _pick(record, "published_at", field_map)
+    date_order = getattr(field_map, "date_order", None)
     try:
-        published = parse_date(raw_date)
+        published = parse_date(raw_date, date_order)
     except ValueError as ex:
         published = None
         warnings.append(f"published_at ignored ({ex})")
+    else:
+        ambiguous = date_ambiguity(raw_date, date_order)
+        if ambiguous:
+            warnings.append(ambiguous)
     raw_id = _pick(record, "id", field_map)
     if isinstance(raw_id, (dict, list)):
         return Rejected(where, f'field "id" must be a string or number, got {type(raw_id).__name__}')
@@ -613,7 +676,7 @@ def _read_csv(path: Path, field_map: Mapping[str, str]) -> Iterator[Located]:
     if truncated:
         data = data[: data.rfind(b"\n") + 1]
     first_line = data[:8192].split(b"\n", 1)[0]
-    text_header = b"\x00" not in first_line and (b"," in first_line or b"\t" in first_line)
+    text_header = b"\x00" not in first_line and any(d in first_line for d in (b",", b"\t", b";", b"|"))
     if _looks_binary(data[:8192]) and not text_header:
         yield where0, Rejected(where0, "binary file, not CSV")
         return
@@ -629,7 +692,7 @@ def _csv_records(path: Path, data: bytes, field_map: Mapping[str, str]) -> Itera
     else:
         # keep undecodable bytes as escapes; each record is repaired (and warned) on its own
         text = (data[3:] if data.startswith(codecs.BOM_UTF8) else data).decode("utf-8", "surrogateescape")
-    delimiter = "\t" if _suffix(path) in (".tsv", ".tsv.gz") else ","
+    delimiter = "\t" if _suffix(path) in (".tsv", ".tsv.gz") else sniff_delimiter(text)
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     lines = io.StringIO(text, newline="").readlines()
     header: list[str] | None = None
@@ -675,6 +738,22 @@ def _csv_records(path: Path, data: bytes, field_map: Mapping[str, str]) -> Itera
             pos = bad  # restart on the line after the one the bad record began on
     if header is None:
         yield where0, Rejected(where0, "empty file: no records")
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter of a CSV file, from its header line (``csv.Sniffer``): comma,
+    semicolon, tab or bar; a comma when the header has none of them (one column).
+
+    >>> sniff_delimiter("id;title;text\\n1;a;b\\n"), sniff_delimiter("text\\nabc\\n")
+    (';', ',')
+    """
+    header = text[:65536].split("\n", 1)[0].rstrip("\r")
+    if not header.strip():
+        return ","
+    try:
+        return csv.Sniffer().sniff(header + "\n", delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","
 
 
 def _repair_row(row: list[str]) -> tuple[list[str], list[str]]:
@@ -860,7 +939,8 @@ def _file_problem(path: Path) -> str | None:
 
 
 def read_documents(
-    paths: Iterable[str | Path], field_map: Mapping[str, str] | None = None
+    paths: Iterable[str | Path], field_map: Mapping[str, str] | None = None,
+    date_order: str | None = None,
 ) -> Iterator[Item]:
     """Yield ``(Document, warnings)`` or ``Rejected`` for every record in ``paths``.
 
@@ -871,12 +951,12 @@ def read_documents(
     Raises:
         UserError: a path does not exist (checked before anything is read).
     """
-    field_map = field_map or {}
+    fields = FieldMap(field_map, date_order or getattr(field_map, "date_order", None))
     files = [Path(p) for p in paths]
     for path in files:
         if not path.exists() and not path.is_symlink():
             raise UserError(f"{path}: no such file or directory")
-    yield from _dedupe(_read_files(files, field_map))
+    yield from _dedupe(_read_files(files, fields))
 
 
 def _read_files(paths: list[Path], field_map: Mapping[str, str]) -> Iterator[Located]:
@@ -912,7 +992,8 @@ def _read_files(paths: list[Path], field_map: Mapping[str, str]) -> Iterator[Loc
 
 
 def read_located(
-    paths: Iterable[str | Path], field_map: Mapping[str, str] | None = None
+    paths: Iterable[str | Path], field_map: Mapping[str, str] | None = None,
+    date_order: str | None = None,
 ) -> Iterator[Located]:
     """Like ``read_documents``, but each item comes with where it was (``"FILE line N"``),
     so a later stage (e.g. a duplicate of an already stored id) can name file and line too.
@@ -920,11 +1001,12 @@ def read_located(
     Raises:
         UserError: a path does not exist (checked before anything is read).
     """
+    fields = FieldMap(field_map, date_order or getattr(field_map, "date_order", None))
     files = [Path(p) for p in paths]
     for path in files:
         if not path.exists() and not path.is_symlink():
             raise UserError(f"{path}: no such file or directory")
-    yield from _dedupe_located(_read_files(files, field_map or {}))
+    yield from _dedupe_located(_read_files(files, fields))
 
 
 def _dedupe(items: Iterable[Located]) -> Iterator[Item]:

@@ -26,6 +26,12 @@ from newstrace.tokens import split_sentences
 
 MAX_DOCUMENT_PAGES = 2000
 MAX_CLUSTER_PAGES = 500
+#: The index page: this many clusters with a quote and a timeline, the next ones as rows.
+INDEX_CLUSTERS_DETAILED = 20
+INDEX_CLUSTERS = 100
+#: The index page lists this many documents; ``documents-N.html`` list them all.
+INDEX_DOCUMENTS = 100
+DOCUMENTS_PER_PAGE = 500
 
 
 _BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
@@ -101,21 +107,34 @@ def highlight(text: str, spans: Sequence[tuple[int, int, str]]) -> Markup:
     return Markup("".join(out))
 
 
-def timeline_svg(members: Sequence[dict[str, Any]], width: int = 640) -> Markup:
-    """An inline SVG timeline: one dot per dated copy, undated copies listed apart."""
-    dated = [m for m in members if m.get("published_at")]
+def timeline_svg(members: Sequence[dict[str, Any]], width: int = 640,
+                 earliest_id: str | None = None) -> Markup:
+    """An inline SVG timeline: one dot per dated copy (one per document), the earliest
+    source red and drawn last, so copies published at the same minute never hide it."""
+    seen: set[str] = set()
+    dated = []
+    for m in members:
+        if m.get("published_at") and m["id"] not in seen:
+            seen.add(m["id"])
+            dated.append(m)
     if not dated:
         return Markup('<p class="muted">no dated copies</p>')
     times = [datetime.fromisoformat(str(m["published_at"])) for m in dated]
     lo, hi = min(times), max(times)
     span = max((hi - lo).total_seconds(), 1.0)
+    first = next((i for i, m in enumerate(dated) if m["id"] == earliest_id), None)
+    if first is None:
+        first = min(range(len(dated)), key=lambda i: times[i])
     parts = [f'<svg class="timeline" viewBox="0 0 {width} 60" width="{width}" height="60" role="img">']
     parts.append(f'<line x1="10" y1="30" x2="{width - 10}" y2="30" stroke="#999"/>')
-    for i, (m, t) in enumerate(zip(dated, times, strict=True)):
+    order = [i for i in range(len(dated)) if i != first] + [first]
+    for i in order:
+        m, t = dated[i], times[i]
         x = 10 + (width - 20) * (t - lo).total_seconds() / span
-        colour = "#c0392b" if i == 0 else "#2c7fb8"
+        colour = "#c0392b" if i == first else "#2c7fb8"
+        cls = "earliest" if i == first else "copy"
         parts.append(
-            f'<circle cx="{x:.1f}" cy="30" r="6" fill="{colour}"><title>{escape(m["id"])} '
+            f'<circle class="{cls}" cx="{x:.1f}" cy="30" r="6" fill="{colour}"><title>{escape(m["id"])} '
             f'{escape(format_date(m["published_at"]))}</title></circle>'
         )
     parts.append(f'<text x="10" y="55" font-size="11">{escape(format_date(lo))}</text>')
@@ -253,18 +272,36 @@ def write_report(idx: Any, out: str | Path) -> Path:
     composites = [d for d in documents if d["composite"]]
     spun = sorted((d for d in documents if d["spun"]), key=lambda d: -d["spin_score"])
     (out / "style.css").write_text(STYLE_CSS, encoding="utf-8")
+    n_lists = max(1, -(-len(documents) // DOCUMENTS_PER_PAGE))
     (out / "index.html").write_text(
         env.get_template("report_index.html").render(
-            stats=stats, clusters=clusters[:100], documents=documents[:1000], pages=pages_for,
+            stats=stats, clusters=clusters[:INDEX_CLUSTERS_DETAILED],
+            more_clusters=clusters[INDEX_CLUSTERS_DETAILED:INDEX_CLUSTERS],
+            documents=documents[:INDEX_DOCUMENTS], pages=pages_for,
             n_documents=len(documents), composites=composites, spun=spun,
             substitutions=prov.substitutions[:100], n_substitutions=len(prov.substitutions),
-            params=idx.params, root="",
+            params=idx.params, root="", n_lists=n_lists,
         ),
         encoding="utf-8",
     )
+    for old in out.glob("documents-*.html"):
+        old.unlink()
+    for n in range(1, n_lists + 1):
+        lo = (n - 1) * DOCUMENTS_PER_PAGE
+        (out / f"documents-{n}.html").write_text(
+            env.get_template("report_documents.html").render(
+                documents=documents[lo : lo + DOCUMENTS_PER_PAGE], pages=pages_for, page=n,
+                n_lists=n_lists, lo=lo, n_documents=len(documents), params=idx.params, root="",
+            ),
+            encoding="utf-8",
+        )
     for c in clusters:
+        rows: dict[str, dict[str, Any]] = {}
+        for m in c["members"]:  # one row per document (a member per passage)
+            rows.setdefault(m["id"], m)
         (out / "clusters" / f"{int(c['cluster_id'])}.html").write_text(
-            env.get_template("report_cluster.html").render(cluster=c, pages=pages_for, root="../"),
+            env.get_template("report_cluster.html").render(cluster=c, rows=list(rows.values()),
+                                                           pages=pages_for, root="../"),
             encoding="utf-8",
         )
     for d in paged:

@@ -39,6 +39,7 @@ from newstrace.index import Index
 from newstrace.params import Params
 from newstrace.report import template_env
 from newstrace.web import views
+from newstrace.web.fulltext import FullText
 
 DEFAULT_MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 #: Room for multipart boundaries and the other small form fields.
@@ -186,6 +187,15 @@ class _Store:
         self.base = Index.open(db_path, params, read_only=True, overrides=overrides)
         self.lock = threading.Lock()
         self._overview: dict[str, Any] | None = None
+        self._fulltext: FullText | None = None
+        self.db_path = db_path
+
+    def fulltext(self) -> FullText:
+        """The FTS5 search index (``<db>.search.sqlite``, or in memory), opened on first use."""
+        with self.lock:
+            if self._fulltext is None:
+                self._fulltext = FullText(self.db_path)
+            return self._fulltext
 
     @contextmanager
     def index(self) -> Iterator[Index]:
@@ -380,13 +390,22 @@ def create_app(
         passages = align_texts(da["text"], db["text"], store.base.params)
         sbs = views.side_by_side(da["text"], db["text"], passages)
         return _render("web_compare.html", left={"label": "A", "doc": da},
-                       right={"label": "B", "doc": db}, sbs=sbs, text=None, page="search")
+                       right={"label": "B", "doc": db}, sbs=sbs, text=None, page="document")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response((STATIC_DIR / "favicon.svg").read_bytes(), media_type="image/svg+xml",
+                        headers={"Cache-Control": "public, max-age=86400"})
 
     @app.get("/documents/{doc_id:path}", response_class=HTMLResponse, include_in_schema=False)
     def document_page(doc_id: str) -> HTMLResponse:
         with store.index() as idx:
             doc = _doc_or_404(idx, doc_id)
-            others = sorted({p["other_id"] for p in doc["passages"]})
+            shared: dict[str, int] = {}
+            for p in doc["passages"]:
+                shared[p["other_id"]] = shared.get(p["other_id"], 0) + p["end"] - p["start"]
+            # most shared text first, so the cards above "show more" are the closest copies
+            others = sorted(shared, key=lambda o: (-shared[o], o))
             meta = {}
             if others:
                 for oid, pub, at, title in idx.con.execute(
@@ -401,36 +420,49 @@ def create_app(
                                     "title": f"also in {p['other_id']}"})
             for p in doc["passages"]
         ]
-        body = views.mark_text(doc["text"], regions)
+        body = views.mark_text(views.reflow(doc["text"]), regions)
         return _render("web_document.html", doc=doc, body=body, others=others, meta=meta,
-                       colour=colour, page="search")
+                       colour=colour, shared=shared, shown=views.SIDEBAR_SHOWN, page="document")
 
     @app.get("/clusters/{cluster_id}", response_class=HTMLResponse, include_in_schema=False)
-    def cluster_page(cluster_id: int) -> HTMLResponse:
+    def cluster_page(cluster_id: int, page: int = Query(1, ge=1, le=1_000_000)) -> HTMLResponse:
         with store.index() as idx:
             cluster = idx.cluster(cluster_id)
-            ids = sorted({m["id"] for m in cluster["members"]})
-            links = idx.con.execute(
-                """SELECT a_id, b_id, max(score) FROM passages
-                   WHERE a_id IN (SELECT unnest(?)) AND b_id IN (SELECT unnest(?))
-                   GROUP BY a_id, b_id""",
-                [ids, ids],
-            ).fetchall()
-        graph = views.cluster_graph(cluster, links)
-        return _render("web_cluster.html", cluster=cluster, graph=graph, page="corpus")
+            members = views.distinct_members(cluster)
+            graph = hist = None
+            if len(members) <= views.GRAPH_MAX_ROWS:
+                ids = sorted(m["id"] for m in members)
+                links = idx.con.execute(
+                    """SELECT a_id, b_id, max(score) FROM passages
+                       WHERE a_id IN (SELECT unnest(?)) AND b_id IN (SELECT unnest(?))
+                       GROUP BY a_id, b_id""",
+                    [ids, ids],
+                ).fetchall()
+                graph = views.cluster_graph(cluster, links)
+            else:
+                hist = views.cluster_histogram(members, cluster["earliest_id"])
+        pager = views.page_slice(len(members), page, views.CLUSTER_PAGE_SIZE)
+        return _render("web_cluster.html", cluster=cluster, graph=graph, hist=hist, pager=pager,
+                       rows=members[pager["lo"]:pager["hi"]], n_articles=len(members), page="corpus")
 
     @app.get("/search", response_class=HTMLResponse, include_in_schema=False)
     def search_page(
-        q: str = Query("", max_length=500), field: str = Query("all")
+        q: str = Query("", max_length=500), field: str = Query("all"),
+        page: int = Query(1, ge=1, le=10_000),
     ) -> HTMLResponse:
         if field not in views.SEARCH_FIELDS:
             raise HTTPException(400, f"field must be one of {', '.join(views.SEARCH_FIELDS)}")
-        results = None
+        results, pager = None, None
         if q.strip():
+            size = views.SEARCH_PAGE_SIZE
             with store.index() as idx:
-                results = views.search(idx.con, q.strip(), field)
+                results, total = views.search_with_total(
+                    idx.con, q.strip(), field, limit=size, offset=(page - 1) * size,
+                    fulltext=store.fulltext(),
+                )
+            pager = views.page_slice(total, page, size)
         return _render("web_search.html", q=q, field=field, fields=views.SEARCH_FIELDS,
-                       results=results, page="search")
+                       results=results, pager=pager, page="search")
 
     @app.get("/corpus", response_class=HTMLResponse, include_in_schema=False)
     def corpus_page() -> HTMLResponse:
@@ -496,15 +528,20 @@ def create_app(
         passages = align_texts(req.a, req.b, store.base.params, a_id="a", b_id="b")
         return {"passages": [p.to_dict() for p in passages]}
 
-    @app.get("/api/search", tags=["api"], summary="Documents whose title/publisher/text contain q")
+    @app.get("/api/search", tags=["api"],
+             summary="Documents containing every word of q (full text, best first)")
     def api_search(
-        q: str = Query(..., min_length=1, max_length=500), field: str = Query("all")
+        q: str = Query(..., min_length=1, max_length=500), field: str = Query("all"),
+        limit: int = Query(views.SEARCH_PAGE_SIZE, ge=1, le=500), offset: int = Query(0, ge=0),
     ) -> dict[str, Any]:
         if field not in views.SEARCH_FIELDS:
             raise HTTPException(400, f"field must be one of {', '.join(views.SEARCH_FIELDS)}")
         with store.index() as idx:
-            found = views.search(idx.con, q, field)
-        return {"results": [{**r, "snippet": r["snippet"].striptags()} for r in found]}
+            found, total = views.search_with_total(idx.con, q, field, limit=limit, offset=offset,
+                                                   fulltext=store.fulltext())
+        return {"results": [{k: v for k, v in r.items() if k != "title_marked"}
+                            | {"snippet": r["snippet"].striptags()} for r in found],
+                "total": total}
 
     @app.get("/api/stats", tags=["api"], summary="Corpus counts")
     def api_stats() -> dict[str, Any]:

@@ -8,15 +8,17 @@ or ``Markup`` built by these functions. No article text is ever trusted.
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from markupsafe import Markup, escape
 
 from newstrace.provenance import word_alignment
 from newstrace.report import isolate
+from newstrace.web.fulltext import FIELDS, FullText
 
 #: (background, accent) per source group; accents are readable on white.
 PALETTE: list[tuple[str, str]] = [
@@ -271,8 +273,8 @@ def side_by_side(left: str, right: str, passages: Sequence[Any]) -> dict[str, An
             }
         )
     return {
-        "left": mark_text(left, lreg, linner),
-        "right": mark_text(right, rreg, rinner),
+        "left": mark_text(reflow(left), lreg, linner),
+        "right": mark_text(reflow(right), rreg, rinner),
         "rows": rows,
         "counts": dict(counts),
         "substitutions": subs.most_common(),
@@ -357,55 +359,159 @@ def cluster_graph(cluster: dict[str, Any], links: Sequence[tuple[str, str, float
     }
 
 
-# ------------------------------------------------------------------------------ search
-SEARCH_FIELDS = ("all", "title", "publisher", "text")
+#: Above this many distinct articles a cluster's timeline is a histogram (binned by
+#: hour, day or week) instead of one row per article.
+GRAPH_MAX_ROWS = 60
+#: Rows per page of a cluster's copies table.
+CLUSTER_PAGE_SIZE = 100
 
 
-def like_pattern(q: str) -> str:
-    """``q`` as an ILIKE pattern matching it anywhere, with ``\\``, ``%``, ``_`` escaped.
+def distinct_members(cluster: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per article (a cluster lists one member per passage): the first span in
+    date order, with ``n_spans`` (how many passages of the article are in the cluster)."""
+    out: dict[str, dict[str, Any]] = {}
+    for m in cluster["members"]:
+        if m["id"] in out:
+            out[m["id"]]["n_spans"] += 1
+        else:
+            out[m["id"]] = {**m, "n_spans": 1}
+    return list(out.values())
 
-    >>> like_pattern("50%_off")
-    '%50\\\\%\\\\_off%'
-    """
-    return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+def _bin_unit(span_seconds: float) -> tuple[str, int]:
+    if span_seconds <= 4 * 86400:
+        return "hour", 3600
+    if span_seconds <= 180 * 86400:
+        return "day", 86400
+    return "week", 7 * 86400
 
 
-def search(con: Any, q: str, field: str, limit: int = 100) -> list[dict[str, Any]]:
-    cols = ["title", "publisher", "text"] if field == "all" else [field]
-    where = " OR ".join(f"{c} ILIKE ? ESCAPE '\\'" for c in cols)
-    pattern = like_pattern(q)
-    rows = con.execute(
-        f"""SELECT id, publisher, published_at, title, text FROM documents WHERE {where}
-            ORDER BY published_at NULLS LAST, doc_key LIMIT ?""",
-        [pattern] * len(cols) + [limit],
-    ).fetchall()
-    out = []
-    for doc_id, publisher, at, title, text in rows:
-        out.append(
-            {
-                "id": doc_id, "publisher": publisher, "published_at": at.isoformat() if at else None,
-                "title": title, "snippet": snippet(text or "", q),
-            }
-        )
+def cluster_histogram(members: Sequence[dict[str, Any]], earliest_id: str | None) -> dict[str, Any]:
+    """A timeline that stays readable for hundreds of copies: articles per hour, day or
+    week (chosen from the time span), as SVG bar geometry; the earliest source is a dot."""
+    times: list[tuple[datetime, str]] = []
+    for m in members:
+        try:
+            if m.get("published_at"):
+                times.append((datetime.fromisoformat(str(m["published_at"])), m["id"]))
+        except ValueError:
+            continue
+    undated = len(members) - len(times)
+    width, x0, x1, top, plot_h = 1240, 60, 1220, 20, 180
+    out: dict[str, Any] = {"width": width, "height": top + plot_h + 60, "bars": [], "ticks": [],
+                           "undated": undated, "unit": None, "x0": x0, "x1": x1,
+                           "axis_y": top + plot_h, "earliest": None, "max": 0}
+    if not times:
+        return out
+    lo, hi = min(t for t, _ in times), max(t for t, _ in times)
+    unit, step = _bin_unit((hi - lo).total_seconds())
+    if unit == "hour":
+        start = lo.replace(minute=0, second=0, microsecond=0)
+    else:
+        start = lo.replace(hour=0, minute=0, second=0, microsecond=0)
+        if unit == "week":
+            start -= timedelta(days=start.weekday())
+    n_bins = int((hi - start).total_seconds() // step) + 1
+    counts = [0] * n_bins
+    for t, _ in times:
+        counts[int((t - start).total_seconds() // step)] += 1
+    peak = max(counts)
+    bw = (x1 - x0) / n_bins
+    fmt = "%d %b %H:00" if unit == "hour" else "%d %b %Y"
+    for i, c in enumerate(counts):
+        t = start + timedelta(seconds=i * step)
+        h = plot_h * c / peak if c else 0
+        out["bars"].append({
+            "x": round(x0 + i * bw + 1, 1), "w": round(max(bw - 2, 1), 1), "y": round(top + plot_h - h, 1),
+            "h": round(h, 1), "count": c,
+            "title": f"{t.strftime(fmt)} ({unit}): {c} article{'s' if c != 1 else ''}",
+        })
+    every = max(1, n_bins // 8)
+    for i in range(0, n_bins, every):
+        t = start + timedelta(seconds=i * step)
+        out["ticks"].append({"x": round(x0 + i * bw, 1), "label": t.strftime(fmt)})
+    first = next(((t, i) for t, i in sorted(times) if i == earliest_id), None) or min(times)
+    fx = x0 + ((first[0] - start).total_seconds() / step) * bw
+    out["earliest"] = {"x": round(fx, 1), "y": top + plot_h, "id": first[1],
+                       "label": fmt_date(first[0])}
+    out.update(unit=unit, max=peak, n_bins=n_bins)
     return out
 
 
-def snippet(text: str, q: str, width: int = 90) -> Markup:
-    """A piece of ``text`` around the first occurrence of ``q`` (case-insensitive), marked."""
-    i = text.casefold().find(q.casefold()) if q else -1
-    if i < 0 or len(text.casefold()) != len(text):
-        piece = text[: 2 * width]
-        return Markup(escape(piece) + ("…" if len(text) > len(piece) else ""))
-    s, e = max(0, i - width), min(len(text), i + len(q) + width)
-    return Markup(
-        ("…" if s > 0 else "")
-        + isolate(text[s:i])
-        + Markup("<mark>")
-        + isolate(text[i : i + len(q)])
-        + Markup("</mark>")
-        + isolate(text[i + len(q) : e])
-        + ("…" if e < len(text) else "")
-    )
+def page_slice(n: int, page: int, size: int) -> dict[str, Any]:
+    """Pagination of ``n`` rows: clamps ``page`` (1-based), gives the slice and links."""
+    pages = max(1, -(-n // size))
+    page = min(max(1, page), pages)
+    lo = (page - 1) * size
+    return {"page": page, "pages": pages, "lo": lo, "hi": min(n, lo + size), "n": n,
+            "prev": page - 1 if page > 1 else None, "next": page + 1 if page < pages else None}
+
+
+#: Documents of which the sidebar lists this many others at first ("show more" for the rest).
+SIDEBAR_SHOWN = 12
+
+
+def reflow(text: str) -> str:
+    """``text`` for display with hard line breaks inside paragraphs turned into spaces
+    (one character for one, so every offset still points at the same character).
+
+    A paragraph break (a blank line, or a new line that starts indented) is kept. Only a
+    text that looks hard-wrapped (most lines end before 90 characters) is changed.
+
+    >>> reflow("a wrapped\\nline of text\\n    New paragraph\\n\\nLast")
+    'a wrapped line of text\\n    New paragraph\\n\\nLast'
+    """
+    if "\n" not in text:
+        return text
+    lines = text.split("\n")
+    full = [ln for ln in lines if ln.strip()]
+    if len(full) < 3 or sorted(len(ln) for ln in full)[len(full) // 2] > 90:
+        return text
+    return re.sub(r"(?<=[^\n])\n(?=[^\s])", " ", text)
+
+
+# ------------------------------------------------------------------------------ search
+SEARCH_FIELDS = FIELDS
+SEARCH_PAGE_SIZE = 50
+
+
+def search(con: Any, q: str, field: str, limit: int = SEARCH_PAGE_SIZE, offset: int = 0,
+           fulltext: FullText | None = None) -> list[dict[str, Any]]:
+    """All-words full-text search, best first (see ``search_with_total``)."""
+    return search_with_total(con, q, field, limit, offset, fulltext)[0]
+
+
+def search_with_total(con: Any, q: str, field: str, limit: int = SEARCH_PAGE_SIZE, offset: int = 0,
+                      fulltext: FullText | None = None) -> tuple[list[dict[str, Any]], int]:
+    """All-words full-text search (SQLite FTS5, see ``newstrace.web.fulltext``), best
+    first: ``(results, total)``, each result with its metadata and a marked snippet.
+    Without ``fulltext`` an in-memory index of ``con``'s documents is built for the call."""
+    if fulltext is None:
+        fulltext = FullText(None, in_memory=True)
+    fulltext.refresh(con)
+    hits, total = fulltext.search(q, field, limit=limit, offset=offset)
+    keys = [h["doc_key"] for h in hits]
+    meta = {}
+    if keys:
+        for key, doc_id, publisher, at, title in con.execute(
+            """SELECT doc_key, id, publisher, published_at, title FROM documents
+               WHERE doc_key IN (SELECT unnest(?))""",
+            [keys],
+        ).fetchall():
+            meta[key] = (doc_id, publisher, at, title)
+    out = []
+    for h in hits:
+        if h["doc_key"] not in meta:
+            continue
+        doc_id, publisher, at, title = meta[h["doc_key"]]
+        out.append(
+            {
+                "id": doc_id, "publisher": publisher, "published_at": at.isoformat() if at else None,
+                "title": title, "snippet": h["snippet"], "score": h["score"],
+                "title_marked": h["title"] if title else None,
+            }
+        )
+    return out, total
 
 
 # ---------------------------------------------------------------------------- overview
