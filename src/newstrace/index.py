@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -157,7 +157,19 @@ class Index:
         Bad records are reported in the returned ``IngestReport.rejected`` with file
         and line; every good record is stored.
         """
-        return self._store_items(read_located(paths, field_map), progress or _no_progress)
+        pages = False
+
+        def watch(items: Iterable[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:
+            nonlocal pages
+            for where, item in items:
+                if not pages and not isinstance(item, Rejected) and _from_page(where):
+                    pages = True
+                yield where, item
+
+        report = self._store_items(watch(read_located(paths, field_map)), progress or _no_progress)
+        if pages and not self.read_only:  # HTML / WARC pages: boilerplate is stripped by default
+            set_meta(self.con, "scraped_pages", True)
+        return report
 
     def _store_items(self, items: Iterable[tuple[str, Any]], progress: ProgressFn) -> IngestReport:
         """Store ``(where, item)`` pairs; ``where`` names the file and line in rejections."""
@@ -277,8 +289,9 @@ class Index:
                 Cheap enough to call for every few new articles (``watch run``).
             boilerplate: True to leave page boilerplate (``boilerplate.py``: site
                 templates, banal notices) out of clustering, for scraped web pages;
-                False to stop. Stored in the database; None keeps the stored choice
-                (default off: the stage is quadratic in the copies of a paragraph).
+                False to keep it. Stored in the database; None keeps the stored
+                choice, and with none stored it is on for pages ingested from HTML or
+                WARC and for corpora that look scraped (``strips_boilerplate``).
         """
         self._require_writable()
         progress = progress or _no_progress
@@ -462,23 +475,45 @@ class Index:
                     with transaction(con, made_tokens=table):
                         con.execute("INSERT INTO doc_tokens SELECT doc_key, data FROM made_tokens")
 
+    def strips_boilerplate(self) -> bool:
+        """Whether clustering leaves page boilerplate out: the stored ``--boilerplate``
+        choice when one was made, else on for pages ingested from HTML or WARC and for
+        corpora that look scraped (``boilerplate.looks_scraped``)."""
+        chosen = get_meta(self.con, "strip_boilerplate")
+        if chosen is not None:
+            return bool(chosen)
+        if get_meta(self.con, "scraped_pages"):
+            return True
+        from newstrace.boilerplate import looks_scraped
+
+        if not self.con.execute("SELECT count(*) FROM documents WHERE publisher IS NOT NULL").fetchall()[0][0]:
+            return False
+        return looks_scraped(self.con.execute(
+            "SELECT doc_key, publisher, text FROM documents WHERE publisher IS NOT NULL").fetchall())
+
     def _cluster(self, progress: ProgressFn) -> int:
         con = self.con
         progress("cluster", 0, 1)
         names = ("a_key", "a_start", "a_end", "b_key", "b_start", "b_end")
-        if get_meta(con, "strip_boilerplate"):
+        # columns, not rows: a million-document index has ten million passages
+        fetched = con.execute(f"SELECT {', '.join(names)} FROM passages").fetchnumpy()
+        cols = [np.asarray(fetched[n], np.int64) for n in names]
+        del fetched
+        fam_cols = (cols[0], cols[3])
+        if self.strips_boilerplate():
             from newstrace.boilerplate import passages_for_clustering
 
-            rows = con.execute(f"SELECT {', '.join(names)} FROM passages").fetchall()
+            rows = np.stack(cols, axis=1).tolist()
             docs = con.execute("SELECT doc_key, publisher, text FROM documents").fetchall()
             kept = np.asarray(passages_for_clustering(rows, docs), np.int64).reshape(-1, 6)
             cols = [kept[:, i] for i in range(6)]
-        else:  # columns, not rows: a million-document index has ten million passages
-            fetched = con.execute(f"SELECT {', '.join(names)} FROM passages").fetchnumpy()
-            cols = [np.asarray(fetched[n], np.int64) for n in names]
-            del fetched
+            fam_cols = (cols[0], cols[3])
+        # shared quotations (both spans mostly inside quotation marks) link nothing
+        quoted = _quoted_passages(con, cols)
+        if quoted.any():
+            cols = [c[~quoted] for c in cols]
         cluster_id, doc_key, start, end = cluster_arrays(*cols)
-        fam_key, fam_id = family_arrays(cols[0], cols[3])
+        fam_key, fam_id = family_arrays(*fam_cols)
         del cols
         mem = pa.table(
             {
@@ -684,6 +719,29 @@ _PASSAGE_SCHEMA = pa.schema(
         ("b_tokens", pa.int32()), ("matched_tokens", pa.int32()),
     ]
 )
+
+
+def _from_page(where: str) -> bool:
+    """Whether an ingested item's location names an HTML or WARC file."""
+    from newstrace.ingest import HTML_SUFFIXES, WARC_SUFFIXES
+
+    name = where.lower()
+    return any(name.endswith(x) or f"{x}:" in name or f"{x} " in name
+               for x in (*HTML_SUFFIXES, *WARC_SUFFIXES))
+
+
+def _quoted_passages(con: Any, cols: list[np.ndarray]) -> np.ndarray:
+    """``cluster.quoted_passages`` for passage columns, reading only the texts of the
+    documents whose passages can be quotations (their text has quotation marks)."""
+    from newstrace.cluster import quoted_passages
+
+    if not len(cols[0]):
+        return np.zeros(0, dtype=bool)
+    keys = np.unique(np.concatenate([cols[0], cols[3]]))
+    texts = dict(con.execute(
+        "SELECT doc_key, text FROM documents WHERE doc_key IN (SELECT unnest(?))", [keys.tolist()]
+    ).fetchall())
+    return quoted_passages(np.stack(cols, axis=1), texts)
 
 
 def _iso(value: Any) -> str | None:
