@@ -97,6 +97,9 @@ def _reference_clusters(rows):
             for y, x0, x1, y0, y1, _ in links[x]:
                 if y in rep or y1 <= y0:
                     continue
+                ly, lx = segs[y][2] - segs[y][1], segs[x][2] - segs[x][1]
+                if y1 - y0 < F * ly or x1 - x0 < F * lx or ly < F * (r1 - r0) or F * ly > r1 - r0:
+                    continue
                 s = (x1 - x0) / (y1 - y0)
                 a = maps[x][0] * s
                 b = maps[x][0] * (x0 - y0 * s) + maps[x][1]

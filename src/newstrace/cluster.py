@@ -17,14 +17,18 @@ answer and the result does not depend on the order of the input:
    becomes a cluster's *representative* and the cluster grows breadth-first over the
    links. A segment is admitted when its span, mapped through the chain of passages
    into the representative's offsets, overlaps the representative's span by
-   ``SAME_PASSAGE_OVERLAP`` of both. So a chain A~B~C with A and C disjoint can never
-   be one cluster: C's image does not cover A. Each link is looked at no more than
+   ``SAME_PASSAGE_OVERLAP`` of both; the link's passage must also cover that share of
+   both segments, and the segment must be about as long as the representative (within
+   that share), so images cannot drift through ever longer pages. So a chain A~B~C
+   with A and C disjoint can never be one cluster: C's image does not cover A. Each link is looked at no more than
    twice, so the stage is linear in the number of passages (compiled with numba).
 
 Passages that are mostly inside quotation marks on both sides (``QUOTED_SHARE``: a
 speaker's words that every outlet quotes) are left out of clustering
 (``quoted_passages``): they are not reuse of anyone's text and they joined unrelated
-stories. Page boilerplate is left out the same way when the index strips it
+stories; so are passages scoring below ``CLUSTER_MIN_SCORE`` (loose alignments of
+stock phrases). Both stay stored and count for story families. Page boilerplate is
+left out the same way when the index strips it
 (``boilerplate.passages_for_clustering``).
 
 Documents joined by any passage form a story family.
@@ -44,6 +48,9 @@ from numba import njit
 SAME_PASSAGE_OVERLAP = 0.75
 #: The old name of the segment rule's share (both rules use one share now).
 SAME_SEGMENT_OVERLAP = SAME_PASSAGE_OVERLAP
+#: Passages scoring below this (loose alignments of stock phrases: "President Donald
+#: Trump and Russian President Vladimir Putin") take no part in clustering.
+CLUSTER_MIN_SCORE = 0.6
 #: A passage with at least this share of *both* its spans inside direct quotations
 #: (``tokens.quotation_mask``) is a shared quotation and does not take part in clustering.
 QUOTED_SHARE = 0.5
@@ -190,6 +197,13 @@ def _grow(prio, ptr, dst, x0, x1, y0, y1, start, end, share):  # pragma: no cove
             for h in range(ptr[x], ptr[x + 1]):
                 y = dst[h]
                 if rep[y] >= 0 or y1[h] <= y0[h]:
+                    continue
+                ly = end[y] - start[y]
+                lx = end[x] - start[x]
+                # the passage must be most of both segments, and the segment about as
+                # long as the representative: images do not drift through long pages
+                if (y1[h] - y0[h] < share * ly or x1[h] - x0[h] < share * lx
+                        or ly < share * (r1 - r0) or share * ly > r1 - r0):
                     continue
                 s = (x1[h] - x0[h]) / (y1[h] - y0[h])
                 a = slope[x] * s

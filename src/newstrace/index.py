@@ -25,7 +25,7 @@ import pyarrow as pa
 from newstrace import provenance
 from newstrace.align import align_many, align_tokens, rows_to_passages
 from newstrace.candidates import find_new_candidates, pack_postings, rank_documents_for_hashes
-from newstrace.cluster import cluster_arrays, family_arrays
+from newstrace.cluster import CLUSTER_MIN_SCORE, cluster_arrays, family_arrays
 from newstrace.corpus_provenance import compute_provenance
 from newstrace.errors import IncompatibleIndex, UserError
 from newstrace.ingest import Rejected, coerce_documents, content_hash, read_located
@@ -500,6 +500,10 @@ class Index:
         cols = [np.asarray(fetched[n], np.int64) for n in names]
         del fetched
         fam_cols = (cols[0], cols[3])
+        # weak passages (loose alignments of common phrases) link nothing either
+        strong = np.asarray(con.execute("SELECT score FROM passages").fetchnumpy()["score"]) >= CLUSTER_MIN_SCORE
+        if not strong.all():
+            cols = [c[strong] for c in cols]
         if self.strips_boilerplate():
             from newstrace.boilerplate import passages_for_clustering
 
