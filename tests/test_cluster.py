@@ -208,3 +208,43 @@ def test_shared_quotation_does_not_link_stories():
     plain = cluster_passages(rows, docs, quotations=False)
     assert any(len({m.doc_key for m in plain if m.cluster_id == c}) == 4
                for c in {m.cluster_id for m in plain})
+
+
+STORY = ("The regional council approved a new flood barrier on Tuesday after three winters of "
+         "damage along the river, and work is due to begin in the spring. ")
+
+
+def test_listing_has_one_row_per_document(tmp_path, capsys):
+    import pytest
+
+    from newstrace.cli import main
+    from newstrace.index import Index
+
+    n = len(STORY)
+    texts = {"a": STORY, "b": STORY + "Other news. " + STORY, "c": "Intro. " + STORY}
+    db = tmp_path / "one-row.duckdb"
+    with Index.open(db) as idx:
+        idx.add([{"id": k, "text": t, "publisher": f"{k}.com"} for k, t in texts.items()])
+        keys = dict(idx.con.execute("SELECT id, doc_key FROM documents").fetchall())
+        second = n + len("Other news. ")
+        # the stored passages (as the aligner would give them): b prints the story twice
+        rows = [("a", 0, n, "b", 0, n), ("a", 0, n, "b", second, second + n),
+                ("a", 0, n, "c", 7, 7 + n), ("b", 0, n, "c", 7, 7 + n), ("b", second, second + n, "c", 7, 7 + n)]
+        for pid, (a, a0, a1, b, b0, b1) in enumerate(rows, 1):
+            idx.con.execute("INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1.0, 30, 30, 30)",
+                            [pid, keys[a], keys[b], a, b, a0, a1, b0, b1])
+        idx._cluster(lambda *_: None)
+        (cluster,) = idx.clusters()
+    assert cluster["n_docs"] == 3 and cluster["n_members"] == 4
+    assert [m["id"] for m in cluster["members"]] == ["a", "b", "c"]  # one row per document
+    (b_row,) = [m for m in cluster["members"] if m["id"] == "b"]
+    assert b_row["spans"] == [[0, n], [second, second + n]]
+    assert (b_row["start"], b_row["end"]) == (0, n)
+    with pytest.raises(SystemExit) as exc:
+        main(["clusters", "--db", str(db)])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert out.count(".com  chars") == 3 and "+1 more span" in out
+    with pytest.raises(SystemExit):
+        main(["clusters", "--db", str(db), "--members", "1"])
+    assert "2 more document(s)" in capsys.readouterr().out

@@ -655,7 +655,8 @@ class Index:
         return [self.cluster(c) for c in ids]
 
     def cluster(self, cluster_id: int) -> dict[str, Any]:
-        """One reuse cluster: members in date order (undated last) and the earliest's text.
+        """One reuse cluster: its documents in date order (undated last), one row each
+        (``spans``: every span of the passage in that document), and the earliest's text.
 
         Raises:
             UserError: no such cluster.
@@ -679,6 +680,16 @@ class Index:
             [int(cluster_id)],
         ).fetchall()
         sample = next((m[6] for m in members if m[0] == row[6] and m[4] == row[7]), members[0][6])
+        # one row per document: a document can hold the passage more than once (a page
+        # that prints a story twice); its row lists every span, ``start``/``end`` the first
+        rows: dict[str, dict[str, Any]] = {}
+        for m in members:
+            doc = rows.get(m[0])
+            if doc is None:
+                rows[m[0]] = {"id": m[0], "publisher": m[1], "published_at": _iso(m[2]), "title": m[3],
+                              "start": m[4], "end": m[5], "spans": [[m[4], m[5]]]}
+            else:
+                doc["spans"].append([m[4], m[5]])
         return {
             "cluster_id": row[0],
             "n_members": row[1],
@@ -687,13 +698,7 @@ class Index:
             "earliest_at": _iso(row[4]),
             "latest_at": _iso(row[5]),
             "text": sample,
-            "members": [
-                {
-                    "id": m[0], "publisher": m[1], "published_at": _iso(m[2]), "title": m[3],
-                    "start": m[4], "end": m[5],
-                }
-                for m in members
-            ],
+            "members": list(rows.values()),
         }
 
     def stats(self) -> dict[str, Any]:
