@@ -109,6 +109,9 @@ def main() -> int:
         print(f"{head[0]:>7} {head[1]:>9} {head[2]:>10} {head[3]:>9} {head[4]:>6}  {head[5]}")
         for cid, n, p, share, n_pairs, text in checked[: args.top]:
             print(f"{cid:>7} {n:>9} {p:>10} {share:>9.3f} {n_pairs:>6}  {_clean(text)}")
+    for cid, n, p, share, n_pairs, text in checked[args.top:]:
+        if share < 0.9:
+            print(f"{cid:>7} {n:>9} {p:>10} {share:>9.3f} {n_pairs:>6}  {_clean(text)}  (below 0.9)")
     low = min(checked, key=lambda r: r[3]) if checked else None
     below = sum(1 for r in checked if r[3] < 0.9)
     print(f"clusters (2+ documents): {n_clusters}; largest: {largest} documents")

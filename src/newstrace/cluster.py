@@ -45,7 +45,7 @@ from numba import njit
 
 #: Two spans are one passage (one segment in a document, or a member and its cluster's
 #: representative) when they overlap by this share of *each* of them.
-SAME_PASSAGE_OVERLAP = 0.75
+SAME_PASSAGE_OVERLAP = 0.85
 #: The old name of the segment rule's share (both rules use one share now).
 SAME_SEGMENT_OVERLAP = SAME_PASSAGE_OVERLAP
 #: Passages scoring below this (loose alignments of stock phrases: "President Donald
@@ -76,7 +76,7 @@ class SegmentSweep:
     what the Spark engine runs per partition; ``_sweep`` is the same rule compiled.
 
     >>> sweep = SegmentSweep()
-    >>> [sweep.add(*span) for span in [(1, 0, 100), (1, 0, 40), (1, 10, 90), (1, 95, 200), (2, 0, 5)]]
+    >>> [sweep.add(*span) for span in [(1, 0, 100), (1, 0, 40), (1, 5, 100), (1, 95, 200), (2, 0, 5)]]
     [0, 1, 0, 2, 0]
     >>> sweep.number, sweep.end
     (0, 5)
