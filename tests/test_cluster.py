@@ -113,6 +113,7 @@ def _reference_clusters(rows):
         groups.setdefault(rep[s], []).append(s)
     ranked = sorted(groups.values(), key=lambda g: (
         -len({segs[s][0] for s in g}), -sum(segs[s][2] - segs[s][1] for s in g), ids.index(g[0])))
+    ranked = [g for g in ranked if len({segs[s][0] for s in g}) >= 2]  # clusters of 2+ documents
     return sorted((cid, *segs[s]) for cid, g in enumerate(ranked, 1) for s in g)
 
 

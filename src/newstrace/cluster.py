@@ -370,6 +370,12 @@ def cluster_arrays(
                            seg_of_span[:n], starts[:n], ends[:n], seg_of_span[n:], starts[n:], ends[n:])
     del starts, ends
     cluster_id = rank_clusters(rep, seg_doc, seg_start, seg_end)
+    # a segment no cluster admitted, alone in its document, is not reuse of anything
+    # listed: clusters of one document are dropped (they rank last, so ids stay 1..)
+    width = int(seg_doc.max()) + 1
+    n_docs = np.bincount(np.unique(cluster_id * width + seg_doc) // width)
+    keep = n_docs[cluster_id] >= 2
+    cluster_id, seg_doc, seg_start, seg_end = (c[keep] for c in (cluster_id, seg_doc, seg_start, seg_end))
     out = np.lexsort((seg_end, seg_start, seg_doc, cluster_id))
     return cluster_id[out], seg_doc[out], seg_start[out], seg_end[out]
 
@@ -390,8 +396,9 @@ def cluster_passages(
             (``quoted_passages``).
 
     Returns:
-        Cluster members (one per segment); cluster ids are 1.. ordered by number
-        of documents (largest first), then by total characters, then position.
+        Cluster members (one per segment) of the clusters that reach two or more
+        documents; cluster ids are 1.. ordered by number of documents (largest
+        first), then by total characters, then position.
 
     >>> rows = [(1, 0, 50, 2, 10, 60), (2, 12, 58, 3, 0, 46), (1, 100, 150, 4, 0, 50)]
     >>> sorted((m.cluster_id, m.doc_key, m.start, m.end) for m in cluster_passages(rows))

@@ -780,7 +780,7 @@ def _cluster(
         F.sum(F.col("end") - F.col("start")).alias("chars"),
         F.min("seg_id").alias("first"),
     )
-    ranking = ranking.withColumn(
+    ranking = ranking.where(F.col("n_docs") >= 2).withColumn(  # as cluster_arrays: 2+ documents
         "cluster_id",
         F.row_number().over(Window.orderBy(F.col("n_docs").desc(), F.col("chars").desc(), F.col("first"))
                             ).cast("int"),
