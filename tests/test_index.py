@@ -240,9 +240,27 @@ def test_boilerplate_option_is_stored_and_keeps_templates_out_of_clusters(tmp_pa
 
     with Index.open(tmp_path / "bp.duckdb") as idx:
         idx.add(recs)
-        idx.build()
-        assert clustered(idx) == {("a0", "a1", "a2", "a3"), ("a0", "b0")}  # the menu is a "story"
-        idx.build(boilerplate=True)
+        idx.build()  # no choice stored: the pages look scraped (one site's menu on 4 pages)
+        assert idx.strips_boilerplate()
         assert clustered(idx) == {("a0", "b0")}  # the story; the menu links nothing
+        idx.build(boilerplate=False)
+        assert clustered(idx) == {("a0", "a1", "a2", "a3"), ("a0", "b0")}  # the menu is a "story"
         idx.build()  # the choice is remembered
+        assert clustered(idx) == {("a0", "a1", "a2", "a3"), ("a0", "b0")}
+        idx.build(boilerplate=True)
         assert clustered(idx) == {("a0", "b0")}
+
+
+def test_boilerplate_is_off_for_plain_corpora_and_on_for_html_pages(tmp_path):
+    plain = [{"id": f"p{k}", "publisher": "wire", "text": f"Story number {k} about one thing."}
+             for k in range(5)]
+    with Index.open(tmp_path / "plain.duckdb") as idx:
+        idx.add(plain)
+        assert not idx.strips_boilerplate()
+    page = tmp_path / "page.html"
+    page.write_text("<html><head><title>Floods</title></head><body><article><p>"
+                    + " ".join(["Heavy rain swelled the river overnight and water poured into streets."] * 3)
+                    + "</p></article></body></html>", encoding="utf-8")
+    with Index.open(tmp_path / "html.duckdb") as idx:
+        idx.ingest([page])
+        assert idx.strips_boilerplate()

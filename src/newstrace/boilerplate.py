@@ -188,6 +188,42 @@ def boilerplate_spans(
     return out
 
 
+#: A corpus looks scraped when at least this share of its pages (with a publisher)
+#: carry a paragraph found on ``SITE_MIN_STORIES`` or more pages of their publisher.
+SCRAPED_SHARE = 0.2
+#: Paragraphs shorter than this many words are not counted by ``looks_scraped``.
+SCRAPED_MIN_WORDS = 4
+
+
+def looks_scraped(docs: Iterable[tuple[int, str | None, str]], share: float = SCRAPED_SHARE) -> bool:
+    """Whether ``(doc_key, publisher, text)`` rows look like scraped web pages: a share
+    ``share`` of the pages that name a publisher repeat a paragraph (of
+    ``SCRAPED_MIN_WORDS`` words or more) of ``SITE_MIN_STORIES`` or more pages of that
+    publisher -- a site template (menus, notices, headline lists). One pass, linear.
+
+    >>> page = "Menu Home News Sport ### Story {} about a thing."
+    >>> looks_scraped([(k, "site.com", page.format(k)) for k in range(5)])
+    True
+    >>> looks_scraped([(k, "site.com", f"Story {k} about a thing.") for k in range(5)])
+    False
+    """
+    pages_of: dict[tuple[str, int], list[int]] = defaultdict(list)
+    n = 0
+    for key, pub, text in docs:
+        if not pub:
+            continue
+        n += 1
+        seen = set()
+        for s, e, k in paragraphs(text or ""):
+            if k not in seen and len(_WORD.findall(text, s, e)) >= SCRAPED_MIN_WORDS:
+                seen.add(k)
+                pages_of[pub, k].append(key)
+    if not n:
+        return False
+    templated = {d for ds in pages_of.values() if len(ds) >= SITE_MIN_STORIES for d in ds}
+    return len(templated) >= share * n
+
+
 def _mask(spans: Sequence[Span], length: int) -> np.ndarray:
     m = np.zeros(length, dtype=bool)
     for s, e in spans:
@@ -286,4 +322,4 @@ def passages_for_clustering(
                           lengths={k: len(t or "") for k, _, t in docs})
 
 
-__all__ = ["boilerplate_spans", "paragraphs", "passages_for_clustering", "strip_passages"]
+__all__ = ["boilerplate_spans", "looks_scraped", "paragraphs", "passages_for_clustering", "strip_passages"]

@@ -409,12 +409,14 @@ def clusters(
     db: Path = DbOption,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     limit: int = typer.Option(20, "--limit", help="Show at most this many clusters (0: all)."),
+    members: int = typer.Option(
+        10, "--members", help="Show at most this many documents per cluster (0: all; --json lists all)."),
 ) -> None:
-    """Reuse clusters: one passage and all its copies, earliest first.
+    """Reuse clusters: one passage and all its copies, earliest first; one row per document.
 
     Example:
 
-        newstrace clusters --db news.duckdb --limit 10
+        newstrace clusters --db news.duckdb --limit 10 --members 0
     """
     with _open_index(db, read_only=True) as idx:
         found = idx.clusters(limit=limit or None)
@@ -431,13 +433,17 @@ def clusters(
         )
         snippet = c["text"][:200] + ("…" if len(c["text"]) > 200 else "")
         console.print(Text("  “" + snippet.replace("\n", " ") + "”", style="italic"))
-        for m in c["members"]:
+        shown = c["members"] if members <= 0 else c["members"][:members]
+        for m in shown:
+            spans = m.get("spans") or [[m["start"], m["end"]]]
+            where = f"chars {spans[0][0]}-{spans[0][1]}" + (
+                f" (+{len(spans) - 1} more span{'s' if len(spans) > 2 else ''})" if len(spans) > 1 else "")
             console.print(
-                Text(
-                    f"   {(m['published_at'] or 'undated')[:16]:16}  {m['id']}  "
-                    f"{m['publisher'] or '-'}  chars {m['start']}-{m['end']}"
-                )
+                Text(f"   {(m['published_at'] or 'undated')[:16]:16}  {m['id']}  {m['publisher'] or '-'}  {where}")
             )
+        if len(shown) < len(c["members"]):
+            console.print(Text(f"   … and {len(c['members']) - len(shown)} more document(s) (--members 0 lists all)",
+                               style="dim"))
 
 
 @app.command()

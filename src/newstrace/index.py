@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ import pyarrow as pa
 from newstrace import provenance
 from newstrace.align import align_many, align_tokens, rows_to_passages
 from newstrace.candidates import find_new_candidates, pack_postings, rank_documents_for_hashes
-from newstrace.cluster import cluster_arrays, family_arrays
+from newstrace.cluster import CLUSTER_MIN_SCORE, cluster_arrays, family_arrays
 from newstrace.corpus_provenance import compute_provenance
 from newstrace.errors import IncompatibleIndex, UserError
 from newstrace.ingest import Rejected, coerce_documents, content_hash, read_located
@@ -183,7 +183,19 @@ class Index:
         and line; every good record is stored. ``date_order`` (``"dmy"``/``"mdy"``) says
         how to read numeric dates like 03/05/2024 (without it: day first, with a warning).
         """
-        return self._store_items(read_located(paths, field_map, date_order), progress or _no_progress)
+        pages = False
+
+        def watch(items: Iterable[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:
+            nonlocal pages
+            for where, item in items:
+                if not pages and not isinstance(item, Rejected) and _from_page(where):
+                    pages = True
+                yield where, item
+
+        report = self._store_items(watch(read_located(paths, field_map, date_order)), progress or _no_progress)
+        if pages and not self.read_only:  # HTML / WARC pages: boilerplate is stripped by default
+            set_meta(self.con, "scraped_pages", True)
+        return report
 
     def _store_items(self, items: Iterable[tuple[str, Any]], progress: ProgressFn) -> IngestReport:
         """Store ``(where, item)`` pairs; ``where`` names the file and line in rejections."""
@@ -303,8 +315,9 @@ class Index:
                 Cheap enough to call for every few new articles (``watch run``).
             boilerplate: True to leave page boilerplate (``boilerplate.py``: site
                 templates, banal notices) out of clustering, for scraped web pages;
-                False to stop. Stored in the database; None keeps the stored choice
-                (default off: the stage is quadratic in the copies of a paragraph).
+                False to keep it. Stored in the database; None keeps the stored
+                choice, and with none stored it is on for pages ingested from HTML or
+                WARC and for corpora that look scraped (``strips_boilerplate``).
         """
         self._require_writable()
         progress = progress or _no_progress
@@ -492,23 +505,49 @@ class Index:
                     with transaction(con, made_tokens=table):
                         con.execute("INSERT INTO doc_tokens SELECT doc_key, data FROM made_tokens")
 
+    def strips_boilerplate(self) -> bool:
+        """Whether clustering leaves page boilerplate out: the stored ``--boilerplate``
+        choice when one was made, else on for pages ingested from HTML or WARC and for
+        corpora that look scraped (``boilerplate.looks_scraped``)."""
+        chosen = get_meta(self.con, "strip_boilerplate")
+        if chosen is not None:
+            return bool(chosen)
+        if get_meta(self.con, "scraped_pages"):
+            return True
+        from newstrace.boilerplate import looks_scraped
+
+        if not self.con.execute("SELECT count(*) FROM documents WHERE publisher IS NOT NULL").fetchall()[0][0]:
+            return False
+        return looks_scraped(self.con.execute(
+            "SELECT doc_key, publisher, text FROM documents WHERE publisher IS NOT NULL").fetchall())
+
     def _cluster(self, progress: ProgressFn) -> int:
         con = self.con
         progress("cluster", 0, 1)
         names = ("a_key", "a_start", "a_end", "b_key", "b_start", "b_end")
-        if get_meta(con, "strip_boilerplate"):
+        # columns, not rows: a million-document index has ten million passages
+        fetched = con.execute(f"SELECT {', '.join(names)} FROM passages").fetchnumpy()
+        cols = [np.asarray(fetched[n], np.int64) for n in names]
+        del fetched
+        fam_cols = (cols[0], cols[3])
+        # weak passages (loose alignments of common phrases) link nothing either
+        strong = np.asarray(con.execute("SELECT score FROM passages").fetchnumpy()["score"]) >= CLUSTER_MIN_SCORE
+        if not strong.all():
+            cols = [c[strong] for c in cols]
+        if self.strips_boilerplate():
             from newstrace.boilerplate import passages_for_clustering
 
-            rows = con.execute(f"SELECT {', '.join(names)} FROM passages").fetchall()
+            rows = np.stack(cols, axis=1).tolist()
             docs = con.execute("SELECT doc_key, publisher, text FROM documents").fetchall()
             kept = np.asarray(passages_for_clustering(rows, docs), np.int64).reshape(-1, 6)
             cols = [kept[:, i] for i in range(6)]
-        else:  # columns, not rows: a million-document index has ten million passages
-            fetched = con.execute(f"SELECT {', '.join(names)} FROM passages").fetchnumpy()
-            cols = [np.asarray(fetched[n], np.int64) for n in names]
-            del fetched
+            fam_cols = (cols[0], cols[3])
+        # shared quotations (both spans mostly inside quotation marks) link nothing
+        quoted = _quoted_passages(con, cols)
+        if quoted.any():
+            cols = [c[~quoted] for c in cols]
         cluster_id, doc_key, start, end = cluster_arrays(*cols)
-        fam_key, fam_id = family_arrays(cols[0], cols[3])
+        fam_key, fam_id = family_arrays(*fam_cols)
         del cols
         mem = pa.table(
             {
@@ -654,7 +693,8 @@ class Index:
         return [self.cluster(c) for c in ids]
 
     def cluster(self, cluster_id: int) -> dict[str, Any]:
-        """One reuse cluster: members in date order (undated last) and the earliest's text.
+        """One reuse cluster: its documents in date order (undated last), one row each
+        (``spans``: every span of the passage in that document), and the earliest's text.
 
         Raises:
             UserError: no such cluster.
@@ -678,6 +718,16 @@ class Index:
             [int(cluster_id)],
         ).fetchall()
         sample = next((m[6] for m in members if m[0] == row[6] and m[4] == row[7]), members[0][6])
+        # one row per document: a document can hold the passage more than once (a page
+        # that prints a story twice); its row lists every span, ``start``/``end`` the first
+        rows: dict[str, dict[str, Any]] = {}
+        for m in members:
+            doc = rows.get(m[0])
+            if doc is None:
+                rows[m[0]] = {"id": m[0], "publisher": m[1], "published_at": _iso(m[2]), "title": m[3],
+                              "start": m[4], "end": m[5], "spans": [[m[4], m[5]]]}
+            else:
+                doc["spans"].append([m[4], m[5]])
         return {
             "cluster_id": row[0],
             "n_members": row[1],
@@ -686,13 +736,7 @@ class Index:
             "earliest_at": _iso(row[4]),
             "latest_at": _iso(row[5]),
             "text": sample,
-            "members": [
-                {
-                    "id": m[0], "publisher": m[1], "published_at": _iso(m[2]), "title": m[3],
-                    "start": m[4], "end": m[5],
-                }
-                for m in members
-            ],
+            "members": list(rows.values()),
         }
 
     def stats(self) -> dict[str, Any]:
@@ -722,6 +766,29 @@ _PASSAGE_SCHEMA = pa.schema(
         ("b_tokens", pa.int32()), ("matched_tokens", pa.int32()),
     ]
 )
+
+
+def _from_page(where: str) -> bool:
+    """Whether an ingested item's location names an HTML or WARC file."""
+    from newstrace.ingest import HTML_SUFFIXES, WARC_SUFFIXES
+
+    name = where.lower()
+    return any(name.endswith(x) or f"{x}:" in name or f"{x} " in name
+               for x in (*HTML_SUFFIXES, *WARC_SUFFIXES))
+
+
+def _quoted_passages(con: Any, cols: list[np.ndarray]) -> np.ndarray:
+    """``cluster.quoted_passages`` for passage columns, reading only the texts of the
+    documents whose passages can be quotations (their text has quotation marks)."""
+    from newstrace.cluster import quoted_passages
+
+    if not len(cols[0]):
+        return np.zeros(0, dtype=bool)
+    keys = np.unique(np.concatenate([cols[0], cols[3]]))
+    texts = dict(con.execute(
+        "SELECT doc_key, text FROM documents WHERE doc_key IN (SELECT unnest(?))", [keys.tolist()]
+    ).fetchall())
+    return quoted_passages(np.stack(cols, axis=1), texts)
 
 
 def _iso(value: Any) -> str | None:

@@ -13,11 +13,15 @@ Stages (each writes one Parquet folder under ``out``, named like the DuckDB tabl
    ``min_shared_ngrams`` of them.
 4. **align** -- the compiled aligner ``align_tokens`` + ``rows_to_passages`` per
    pair (``mapInArrow``), ``a`` = the document with the smaller key.
-5. **cluster** -- spans of one document overlapping by half the shorter are one
-   segment (the rule of ``newstrace.cluster``); connected components of the
-   segment graph by the large-star/small-star method (Kiveris et al., SoCC 2014)
-   on DataFrames, lineage cut by ``localCheckpoint`` each round; clusters ranked
-   and summarised as in ``Index._cluster``; story families likewise on documents.
+5. **cluster** -- the rule of ``newstrace.cluster``: passages that link (score
+   ``CLUSTER_MIN_SCORE`` or more, not a shared quotation) are swept into segments
+   per document (``SegmentSweep``); connected components of the segment graph by the
+   large-star/small-star method (Kiveris et al., SoCC 2014) on DataFrames, lineage
+   cut by ``localCheckpoint`` each round, only to put whole components into one
+   partition, where ``cluster.passage_clusters`` grows the clusters from their
+   representatives; clusters ranked and summarised as in ``Index._cluster``; story
+   families on documents joined by any passage. (Page boilerplate is not stripped by
+   this engine yet.)
 6. **provenance** -- ``edges``, ``doc_provenance``, ``substitutions`` and
    ``cluster_provenance`` with the pure steps of ``newstrace.corpus_provenance``
    (per pair, per target document, per cluster; see ``newstrace.spark.provenance``).
@@ -115,6 +119,11 @@ _SEGMENTS = T.StructType(
     ]
 )
 _SEGMENTS_ARROW = pa.schema([("passage_id", pa.int64()), ("side", pa.int8()), ("seg_id", pa.int64())])
+
+_QUOTED = T.StructType([T.StructField("passage_id", T.LongType()), T.StructField("quoted", T.BooleanType())])
+_QUOTED_ARROW = pa.schema([("passage_id", pa.int64()), ("quoted", pa.bool_())])
+_REPS = T.StructType([T.StructField("seg_id", T.LongType()), T.StructField("rep", T.LongType())])
+_REPS_ARROW = pa.schema([("seg_id", pa.int64()), ("rep", pa.int64())])
 
 #: Segment ids are ``doc_key << SEG_BITS | index of the segment in its document``.
 SEG_BITS = 24
@@ -297,6 +306,42 @@ def _segments(batches: Iterator[pa.RecordBatch], overlap_share: float) -> Iterat
             [batch.column("passage_id"), batch.column("side"), pa.array(seg, pa.int64())],
             schema=_SEGMENTS_ARROW,
         )
+
+
+def _quoted(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Passages with both texts -> ``(passage_id, quoted)``: ``cluster.quoted_passages``."""
+    from newstrace.cluster import quoted_passages
+
+    for batch in batches:
+        cols = {n: batch.column(n).to_pylist() for n in batch.schema.names}
+        texts = dict(zip(cols["a_key"], cols["a_text"], strict=True))
+        texts.update(zip(cols["b_key"], cols["b_text"], strict=True))
+        rows = list(zip(*(cols[n] for n in ("a_key", "a_start", "a_end", "b_key", "b_start", "b_end")),
+                        strict=True))
+        quoted = quoted_passages(rows, texts) if rows else np.zeros(0, bool)
+        yield pa.record_batch([batch.column("passage_id"), pa.array(quoted, pa.bool_())],
+                              schema=_QUOTED_ARROW)
+
+
+def _grow_clusters(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Links of whole components (one partition) -> ``(seg_id, rep)``: the same
+    ``cluster.passage_clusters`` the DuckDB engine runs on all links at once."""
+    from newstrace.cluster import passage_clusters
+
+    tables = [pa.Table.from_batches([b]) for b in batches]
+    if not tables:
+        return
+    t = pa.concat_tables(tables)
+    if t.num_rows == 0:
+        return
+    c = {n: t.column(n).to_numpy() for n in t.schema.names}
+    ids = np.concatenate([c["src"], c["dst"]])
+    starts = np.concatenate([c["src_start"], c["dst_start"]])
+    ends = np.concatenate([c["src_end"], c["dst_end"]])
+    node, first = np.unique(ids, return_index=True)
+    rep = passage_clusters(node, starts[first], ends[first], c["src"], c["u0"], c["u1"],
+                           c["dst"], c["v0"], c["v1"])
+    yield pa.record_batch([pa.array(node, pa.int64()), pa.array(rep, pa.int64())], schema=_REPS_ARROW)
 
 
 # ------------------------------------------------------------------------------ graph
@@ -663,13 +708,27 @@ def _cluster(
     spark: SparkSession, docs: DataFrame, passages: DataFrame, out: str, work: str,
     n_parts: int, report: SparkReport,
 ) -> None:
-    from newstrace.cluster import SAME_SEGMENT_OVERLAP
+    from newstrace.cluster import CLUSTER_MIN_SCORE, SAME_PASSAGE_OVERLAP
 
-    spans = passages.select(
+    # the passages that take part (as Index._cluster): strong, and not a shared quotation
+    texts = docs.select("doc_key", "text")
+    quoted = (
+        passages.where(F.col("score") >= CLUSTER_MIN_SCORE)
+        .select("passage_id", "a_key", "a_start", "a_end", "b_key", "b_start", "b_end")
+        .join(texts.select(F.col("doc_key").alias("a_key"), F.col("text").alias("a_text")), "a_key")
+        .join(texts.select(F.col("doc_key").alias("b_key"), F.col("text").alias("b_text")), "b_key")
+        .repartition(n_parts)
+        .mapInArrow(_quoted, _QUOTED)
+    )
+    _write(quoted, f"{work}/quoted")
+    linking = passages.join(
+        spark.read.parquet(f"{work}/quoted").where(~F.col("quoted")).select("passage_id"), "passage_id"
+    )
+    spans = linking.select(
         "passage_id", F.lit(0).cast("byte").alias("side"), F.col("a_key").alias("doc_key"),
         F.col("a_start").alias("start"), F.col("a_end").alias("end"),
     ).union(
-        passages.select(
+        linking.select(
             "passage_id", F.lit(1).cast("byte").alias("side"), F.col("b_key").alias("doc_key"),
             F.col("b_start").alias("start"), F.col("b_end").alias("end"),
         )
@@ -677,7 +736,7 @@ def _cluster(
     seg_of = (
         spans.repartition(n_parts, "doc_key")
         .sortWithinPartitions("doc_key", "start", F.col("end").desc(), "passage_id", "side")
-        .mapInArrow(lambda it: _segments(it, SAME_SEGMENT_OVERLAP), _SEGMENTS)
+        .mapInArrow(lambda it: _segments(it, SAME_PASSAGE_OVERLAP), _SEGMENTS)
     )
     _write(seg_of, f"{work}/seg_of")
     seg_of = spark.read.parquet(f"{work}/seg_of")
@@ -685,25 +744,46 @@ def _cluster(
     segments = spans.groupBy("seg_id", "doc_key").agg(
         F.min("start").alias("start"), F.max("end").alias("end")
     )
-    edges = seg_of.where("side = 0").select("passage_id", F.col("seg_id").alias("src")).join(
-        seg_of.where("side = 1").select("passage_id", F.col("seg_id").alias("dst")), "passage_id"
-    ).select("src", "dst")
-    comp = connected_components(edges).withColumnRenamed("node", "seg_id")
-    members = segments.join(comp, "seg_id")
+    _write(segments, f"{work}/segments")
+    segments = spark.read.parquet(f"{work}/segments")
+    links = (
+        seg_of.where("side = 0").select("passage_id", F.col("seg_id").alias("src"))
+        .join(seg_of.where("side = 1").select("passage_id", F.col("seg_id").alias("dst")), "passage_id")
+        .join(linking.select("passage_id", F.col("a_start").alias("u0"), F.col("a_end").alias("u1"),
+                             F.col("b_start").alias("v0"), F.col("b_end").alias("v1")), "passage_id")
+    )
+    _write(links, f"{work}/links")
+    links = spark.read.parquet(f"{work}/links")
+    comp = connected_components(links.select("src", "dst")).select(
+        F.col("node").alias("src"), "label")
+    seg_ext = segments.select("seg_id", "start", "end")
+    grouped = (
+        links.join(comp, "src")
+        .join(seg_ext.select(F.col("seg_id").alias("src"), F.col("start").alias("src_start"),
+                             F.col("end").alias("src_end")), "src")
+        .join(seg_ext.select(F.col("seg_id").alias("dst"), F.col("start").alias("dst_start"),
+                             F.col("end").alias("dst_end")), "dst")
+        .select("label", "src", "src_start", "src_end", "dst", "dst_start", "dst_end",
+                F.col("u0").cast("long"), F.col("u1").cast("long"), F.col("v0").cast("long"),
+                F.col("v1").cast("long"))
+        .repartition(n_parts, "label")
+        .mapInArrow(_grow_clusters, _REPS)
+    )
+    _write(grouped, f"{work}/reps")
+    reps = spark.read.parquet(f"{work}/reps")
+    members = segments.join(reps, "seg_id").withColumnRenamed("rep", "label")
     _write(members, f"{work}/members")
     members = spark.read.parquet(f"{work}/members")
-    # rank clusters like cluster_passages: most documents, most characters, first position
+    # rank clusters like cluster.rank_clusters: most documents, most characters, first segment
     ranking = members.groupBy("label").agg(
         F.countDistinct("doc_key").alias("n_docs"),
         F.sum(F.col("end") - F.col("start")).alias("chars"),
-        F.min(F.struct("doc_key", "start")).alias("first"),
+        F.min("seg_id").alias("first"),
     )
-    ranking = ranking.withColumn(
+    ranking = ranking.where(F.col("n_docs") >= 2).withColumn(  # as cluster_arrays: 2+ documents
         "cluster_id",
-        F.row_number().over(
-            Window.orderBy(F.col("n_docs").desc(), F.col("chars").desc(), F.col("first.doc_key"),
-                           F.col("first.start"))
-        ).cast("int"),
+        F.row_number().over(Window.orderBy(F.col("n_docs").desc(), F.col("chars").desc(), F.col("first"))
+                            ).cast("int"),
     ).select("label", "cluster_id")
     cm = (
         members.join(ranking, "label")
