@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 #: Bump when tokenisation or hashing changes: stored postings become invalid.
-NORMALISER_VERSION = 2
+NORMALISER_VERSION = 3
 
 
 @dataclass(frozen=True)
