@@ -4,7 +4,11 @@ Seed, chain, merge, filter -- all on token ids, in a compiled (numba) loop:
 
 1. **Seeds**: positions where both texts share a content word, or a word bigram
    that contains a content word. Words/bigrams that occur more than
-   ``seed_max_occurrences`` times in either text are too common to seed.
+   ``seed_max_occurrences`` times in either text are too common to seed all-to-all;
+   their occurrences are paired in order instead (``_repeat_seeds``: the p-th in A
+   with those near the same rank in B), kept only inside long exact runs, so a text
+   repeated within a page, or one word repeated 200,000 times, still aligns at a
+   cost linear in the occurrences. Each repeat of A's text is a passage (step 7).
 2. **Exact runs**: each seed is extended left and right along its diagonal while
    tokens stay equal (stop words included): maximal exact matches ("runs").
 3. **Chaining**: a dynamic programme over runs sorted by position in A links each
@@ -256,7 +260,7 @@ def _repeat_seeds(
     Occurrences are paired *in order* -- the p-th of ``ca`` occurrences in A with the
     occurrences of B around rank ``p * cb / ca`` (``_REPEAT_BAND`` either side) -- so a
     key gives O(ca + cb) pairs, never ca x cb; and a pair is kept only inside an exact
-    run of ``min_run`` tokens (a reused copy, not a common word). A repeat of the same
+    run of ``min_run`` tokens (a long reused copy, not a common word or phrase). A repeat of the same
     text lies on its own diagonal, which in-order pairing reaches.
     """
     na = va_sorted.shape[0]
@@ -1181,8 +1185,9 @@ def _one_sided(ga: int, gb: int) -> bool:
         gb >= _ONE_SIDED_GROWTH and ga < _ONE_SIDED_GAP)
 
 
-_REPEAT_MIN_TOKENS = 20  # a repeat of A's text (see _repeat_copy) is at least this long...
-_REPEAT_DENSITY = 0.9  # ...and matched this densely on both sides
+_REPEAT_MIN_TOKENS = 45  # a repeat of A's text (see _repeat_copy) is at least this long...
+_REPEAT_DENSITY = 0.9  # ...matched this densely on both sides, and covers this much of the
+# stronger passage's B span (the same text again, not a phrase of it)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -1200,9 +1205,10 @@ def _union_overlapping(rows: np.ndarray) -> np.ndarray:
     A passage overlapping a stronger one by more than half of its own length on
     either side is the same text aligned a second time (a repeated source
     paragraph, a coincidental phrase inside a reused passage): it is dropped --
-    except a near-verbatim copy (``_repeat_copy``) whose A span is apart from the
-    stronger one's: A (the query, the suspicious text) repeats the reused text, and
-    each repeat is reported. A span of A is reported once.
+    except a long near-verbatim copy (``_repeat_copy``) whose A span is apart from
+    the stronger one's and whose B span covers nearly all of the stronger one's: A
+    (the query, the suspicious text) repeats the reused text, and each repeat is
+    reported. A span of A is reported once.
     """
     n = rows.shape[0]
     if n <= 1:
@@ -1249,7 +1255,8 @@ def _union_overlapping(rows: np.ndarray) -> np.ndarray:
             oa = min(r[x, 1], r[y, 1]) - max(r[x, 0], r[y, 0])
             ob = min(r[x, 3], r[y, 3]) - max(r[x, 2], r[y, 2])
             if 2 * oa > r[x, 1] - r[x, 0] or (2 * ob > r[x, 3] - r[x, 2] and not (
-                    oa <= 0 and _repeat_copy(r[x]))):
+                    oa <= 0 and _repeat_copy(r[x])
+                    and ob >= _REPEAT_DENSITY * (r[y, 3] - r[y, 2]))):
                 alive[x] = False
                 break
     m = 0
@@ -2094,7 +2101,8 @@ def _align_core(
     k = _match_sorted(a_bv, a_bp, b_bv, b_bp, max_occ, none, none, k)
     # keys too common to seed (a text repeated on a page): in-order seeds, exact runs only;
     # they feed the exact runs (2.), not the sentence stages
-    rep_i, rep_j = _repeat_seeds(a_bv, a_bp, b_bv, b_bp, max_occ, a_ids, b_ids, min_matched)
+    rep_i, rep_j = _repeat_seeds(a_bv, a_bp, b_bv, b_bp, max_occ, a_ids, b_ids,
+                                 max(min_matched, _REPEAT_MIN_TOKENS))
     if k == 0 and rep_i.shape[0] == 0:
         return empty
     si = np.empty(k, dtype=np.int64)
