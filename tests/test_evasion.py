@@ -142,3 +142,25 @@ def test_one_word_repeated_is_bounded_and_aligns():
     assert time.perf_counter() - t0 < 5
     assert [(p.a_start, p.a_end, p.b_start, p.b_end) for p in passages] == [
         (0, len(text), 0, len(text))]
+
+
+def test_trace_finds_a_disguised_copy_and_reports_evasion(tmp_path):
+    import json
+
+    from newstrace.index import Index
+
+    other = ("The central bank left interest rates unchanged on Wednesday, saying inflation "
+             "was close to target and growth had picked up in the second quarter of the year.")
+    copy, origin = disguise(ORIGINAL, rate=0.8, seed=11)
+    with Index.open(tmp_path / "e.duckdb") as idx:
+        idx.add([{"id": "orig", "text": ORIGINAL}, {"id": "other", "text": other}])
+        idx.build()
+        result = idx.trace(copy, query_id="q")
+        clean = idx.trace(ORIGINAL, query_id="q2")
+    assert [s["id"] for s in result["sources"]] == ["orig"]
+    p = result["passages"][0]
+    assert (origin[p["a_start"]], origin[p["a_end"] - 1] + 1) == (p["b_start"], p["b_end"])
+    ev = result["evasion"]
+    assert ev["flagged"] and ev["lookalike_letters"] > 0 and ev["invisible_chars"] > 0
+    assert clean["evasion"]["flagged"] is False
+    json.dumps(result)
