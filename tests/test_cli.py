@@ -92,6 +92,20 @@ def test_trace_json_and_terminal(db, tmp_path, capsys):
     assert code == 0 and "derived" in out and "no source found" in out
 
 
+def test_trace_warns_of_lookalike_letters_and_invisible_characters(db, tmp_path, capsys):
+    from newstrace.evasion import disguise
+
+    comp = next(r for r in load_corpus("composite3") if r["truth"]["kind"] == "composite")
+    query = tmp_path / "q.txt"
+    query.write_text(disguise(comp["text"], rate=0.8, seed=2)[0], encoding="utf-8")
+    code, out, _ = run(["trace", str(query), "--db", str(db), "--json"], capsys)
+    data = json.loads(out)
+    assert code == 0 and data["evasion"]["flagged"] and data["sources"]
+    code, out, _ = run(["trace", str(query), "--db", str(db)], capsys)
+    warning = next(line for line in out.splitlines() if line.startswith("warning:"))
+    assert "look-alike" in warning and "invisible" in warning and warning.isascii()
+
+
 def test_clusters_show_stats_report(db, tmp_path, capsys):
     code, out, _ = run(["clusters", "--db", str(db), "--json"], capsys)
     assert code == 0

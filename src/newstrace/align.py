@@ -4,7 +4,11 @@ Seed, chain, merge, filter -- all on token ids, in a compiled (numba) loop:
 
 1. **Seeds**: positions where both texts share a content word, or a word bigram
    that contains a content word. Words/bigrams that occur more than
-   ``seed_max_occurrences`` times in either text are too common to seed.
+   ``seed_max_occurrences`` times in either text are too common to seed all-to-all;
+   their occurrences are paired in order instead (``_repeat_seeds``: the p-th in A
+   with those near the same rank in B), kept only inside long exact runs, so a text
+   repeated within a page, or one word repeated 200,000 times, still aligns at a
+   cost linear in the occurrences. Each repeat of A's text is a passage (step 7).
 2. **Exact runs**: each seed is extended left and right along its diagonal while
    tokens stay equal (stop words included): maximal exact matches ("runs").
 3. **Chaining**: a dynamic programme over runs sorted by position in A links each
@@ -234,6 +238,103 @@ def _match_sorted(
             x = x2
             y = y2
     return k
+
+
+_REPEAT_BAND = 2  # repetition seeds: ranks paired this far either side of the in-order rank
+
+
+@nb.njit(cache=True, nogil=True)
+def _repeat_seeds(
+    va_sorted: np.ndarray,
+    pa_sorted: np.ndarray,
+    vb_sorted: np.ndarray,
+    pb_sorted: np.ndarray,
+    max_occ: int,
+    a_ids: np.ndarray,
+    b_ids: np.ndarray,
+    min_run: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seeds from the keys ``_match_sorted`` skips (more than ``max_occ`` occurrences on
+    a side): a text repeated within a page, or a word repeated many times.
+
+    Occurrences are paired *in order* -- the p-th of ``ca`` occurrences in A with the
+    occurrences of B around rank ``p * cb / ca`` (``_REPEAT_BAND`` either side) -- so a
+    key gives O(ca + cb) pairs, never ca x cb; and a pair is kept only inside an exact
+    run of ``min_run`` tokens (a long reused copy, not a common word or phrase). A repeat of the same
+    text lies on its own diagonal, which in-order pairing reaches.
+    """
+    na = va_sorted.shape[0]
+    nb_ = vb_sorted.shape[0]
+    n_a = a_ids.shape[0]
+    n_b = b_ids.shape[0]
+    # upper bound on the pairs, to size the output
+    bound = 0
+    x = 0
+    y = 0
+    while x < na and y < nb_:
+        if va_sorted[x] < vb_sorted[y]:
+            x += 1
+        elif vb_sorted[y] < va_sorted[x]:
+            y += 1
+        else:
+            v = va_sorted[x]
+            x2 = x
+            while x2 < na and va_sorted[x2] == v:
+                x2 += 1
+            y2 = y
+            while y2 < nb_ and vb_sorted[y2] == v:
+                y2 += 1
+            if x2 - x > max_occ or y2 - y > max_occ:
+                bound += (x2 - x) * (2 * _REPEAT_BAND + 1) + (y2 - y)
+            x = x2
+            y = y2
+    out_i = np.empty(bound, dtype=np.int64)
+    out_j = np.empty(bound, dtype=np.int64)
+    k = 0
+    x = 0
+    y = 0
+    while x < na and y < nb_:
+        if va_sorted[x] < vb_sorted[y]:
+            x += 1
+        elif vb_sorted[y] < va_sorted[x]:
+            y += 1
+        else:
+            v = va_sorted[x]
+            x2 = x
+            while x2 < na and va_sorted[x2] == v:
+                x2 += 1
+            y2 = y
+            while y2 < nb_ and vb_sorted[y2] == v:
+                y2 += 1
+            ca = x2 - x
+            cb = y2 - y
+            if ca > max_occ or cb > max_occ:
+                for p in range(ca):
+                    lo = (p * cb) // ca - _REPEAT_BAND
+                    hi = ((p + 1) * cb + ca - 1) // ca + _REPEAT_BAND
+                    if lo < 0:
+                        lo = 0
+                    if hi > cb:
+                        hi = cb
+                    i = pa_sorted[x + p]
+                    for q in range(lo, hi):
+                        j = pb_sorted[y + q]
+                        run = 1
+                        t = 1
+                        while run < min_run and i - t >= 0 and j - t >= 0 and a_ids[i - t] == b_ids[j - t]:
+                            run += 1
+                            t += 1
+                        t = 1
+                        while run < min_run and i + t < n_a and j + t < n_b and a_ids[i + t] == b_ids[j + t]:
+                            run += 1
+                            t += 1
+                        if run >= min_run:
+                            out_i[k] = i
+                            out_j[k] = j
+                            k += 1
+            x = x2
+            y = y2
+    return out_i[:k], out_j[:k]
 
 
 _ONE_SIDED_GROWTH = 10  # a union growing one side by this much, the other not, is refused
@@ -1084,13 +1185,30 @@ def _one_sided(ga: int, gb: int) -> bool:
         gb >= _ONE_SIDED_GROWTH and ga < _ONE_SIDED_GAP)
 
 
+_REPEAT_MIN_TOKENS = 45  # a repeat of A's text (see _repeat_copy) is at least this long...
+_REPEAT_DENSITY = 0.9  # ...matched this densely on both sides, and covers this much of the
+# stronger passage's B span (the same text again, not a phrase of it)
+
+
+@nb.njit(cache=True, nogil=True)
+def _repeat_copy(row: np.ndarray) -> bool:
+    """A near-verbatim copy long enough to be a repeat of the text, not a coincidence."""
+    la = row[1] - row[0]
+    lb = row[3] - row[2]
+    return min(la, lb) >= _REPEAT_MIN_TOKENS and row[4] >= _REPEAT_DENSITY * max(la, lb)
+
+
 @nb.njit(cache=True, nogil=True)
 def _union_overlapping(rows: np.ndarray) -> np.ndarray:
     """Merge passages that overlap (or touch) on both sides; drop ones that repeat a side.
 
     A passage overlapping a stronger one by more than half of its own length on
     either side is the same text aligned a second time (a repeated source
-    paragraph, a coincidental phrase inside a reused passage): it is dropped.
+    paragraph, a coincidental phrase inside a reused passage): it is dropped --
+    except a long near-verbatim copy (``_repeat_copy``) whose A span is apart from
+    the stronger one's and whose B span covers nearly all of the stronger one's: A
+    (the query, the suspicious text) repeats the reused text, and each repeat is
+    reported. A span of A is reported once.
     """
     n = rows.shape[0]
     if n <= 1:
@@ -1136,7 +1254,9 @@ def _union_overlapping(rows: np.ndarray) -> np.ndarray:
                 continue
             oa = min(r[x, 1], r[y, 1]) - max(r[x, 0], r[y, 0])
             ob = min(r[x, 3], r[y, 3]) - max(r[x, 2], r[y, 2])
-            if 2 * oa > r[x, 1] - r[x, 0] or 2 * ob > r[x, 3] - r[x, 2]:
+            if 2 * oa > r[x, 1] - r[x, 0] or (2 * ob > r[x, 3] - r[x, 2] and not (
+                    oa <= 0 and _repeat_copy(r[x])
+                    and ob >= _REPEAT_DENSITY * (r[y, 3] - r[y, 2]))):
                 alive[x] = False
                 break
     m = 0
@@ -1979,7 +2099,11 @@ def _align_core(
     none = np.empty(0, dtype=np.int64)
     k = _match_sorted(a_uv, a_up, b_uv, b_up, max_occ, none, none, 0)
     k = _match_sorted(a_bv, a_bp, b_bv, b_bp, max_occ, none, none, k)
-    if k == 0:
+    # keys too common to seed (a text repeated on a page): in-order seeds, exact runs only;
+    # they feed the exact runs (2.), not the sentence stages
+    rep_i, rep_j = _repeat_seeds(a_bv, a_bp, b_bv, b_bp, max_occ, a_ids, b_ids,
+                                 max(min_matched, _REPEAT_MIN_TOKENS))
+    if k == 0 and rep_i.shape[0] == 0:
         return empty
     si = np.empty(k, dtype=np.int64)
     sj = np.empty(k, dtype=np.int64)
@@ -1999,6 +2123,10 @@ def _align_core(
         sent_min_shared, sent_min_dice, sent_max_gap, sent_min_seeds, _SENT_MIN_LEN * min_matched, snap,
     )
     # 2. maximal exact runs along diagonals
+    if rep_i.shape[0]:
+        si = np.concatenate((si[:k], rep_i))
+        sj = np.concatenate((sj[:k], rep_j))
+        k = si.shape[0]
     diag = sj - si
     order = np.argsort((diag + na) * (na + 1) + si, kind="mergesort")
     run_a = np.empty(k, dtype=np.int64)

@@ -360,6 +360,14 @@ def print_trace(text: str, result: dict[str, Any]) -> None:
                 (s["published_at"] or "undated")[:16], f"{s['coverage']:.0%}", str(len(s["passages"])),
             )
         console.print(table)
+    ev = result.get("evasion") or {}
+    if ev.get("flagged"):
+        kinds = sorted({c for e in ev["examples"] for c in e["chars"]})
+        console.print(Text(
+            f"warning: {ev['lookalike_letters']} look-alike letter(s) in {ev['lookalike_words']} "
+            f"word(s) and {ev['invisible_chars']} invisible character(s) inside words "
+            f"({', '.join(kinds[:3])}{', ...' if len(kinds) > 3 else ''}): "
+            "a sign of evasion (spinning)", style="bold yellow"), soft_wrap=True)
     for sent in result["sentences"]:
         body = Text(text[sent["start"] : sent["end"]])
         if sent["sources"]:

@@ -28,6 +28,7 @@ from newstrace.candidates import find_new_candidates, pack_postings, rank_docume
 from newstrace.cluster import CLUSTER_MIN_SCORE, cluster_arrays, family_arrays
 from newstrace.corpus_provenance import compute_provenance
 from newstrace.errors import IncompatibleIndex, UserError
+from newstrace.evasion import evasion_marks
 from newstrace.ingest import Rejected, coerce_documents, content_hash, read_located
 from newstrace.model import Document, IngestReport, Passage
 from newstrace.params import CONFIG_NAME, Params
@@ -618,7 +619,9 @@ class Index:
                 passages.extend(rows_to_passages(rows, query, tok, query_id, doc["id"]))
                 source_texts[doc["id"]] = doc["text"]
         meta = {d["id"]: d for d in docs.values() if d["id"] in source_texts}
-        return provenance.build_trace(text, query_id, passages, meta, self.params)
+        result = provenance.build_trace(text, query_id, passages, meta, self.params)
+        result["evasion"] = evasion_marks(text)  # look-alike letters, invisible characters
+        return result
 
     def _fetch_documents(self, keys: list[int]) -> dict[int, dict[str, Any]]:
         if not keys:

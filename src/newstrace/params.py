@@ -29,7 +29,7 @@ from newstrace.errors import UserError
 CONFIG_NAME = "newstrace.toml"
 
 #: Bump when tokenisation or hashing changes: stored postings become invalid.
-NORMALISER_VERSION = 2
+NORMALISER_VERSION = 3
 
 
 @dataclass(frozen=True)

