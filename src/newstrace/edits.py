@@ -46,14 +46,20 @@ How swaps are found (the rules that keep noise out):
 4. A swap and a one-sided gap separated by a single matched word are one phrase:
    "last year" -> "a year ago" (gaps "last"->"a" and ""->"ago" around "year").
 5. A swap is a ``fact`` when its numbers differ, or when names (capitalised words
-   not starting a sentence) stand on both sides and none of them shares a 4-letter
+   not starting a sentence, that neither text writes in lower case anywhere: not
+   "Trade" in "Trade Minister" when "trade" occurs) stand on both sides and none of them shares a 4-letter
    prefix or initials with a name on the other side ("Russia" -> "Russian
    Federation" stays a phrase).
 
 Moves: passages sorted by their position in the copy; the longest chain (by copy
 length) in increasing source order stays in place (weighted longest increasing
-subsequence, O(k log k)); every other passage moved. Neighbouring moved passages that
-are also neighbours in the source are reported as one move.
+subsequence, O(k log k)); every other passage moved. A passage lying inside a bigger
+one in the copy but outside it in the source (the aligner took the moved text in as
+an insertion) moved too. Neighbouring moved passages that are also neighbours in the
+source are reported as one move. Inside each passage that stays, copy sentences are
+placed in the source by the content words they share with one source sentence
+(words in few source sentences only), and the same longest chain runs over them:
+the aligner takes a moved paragraph into one passage when its words still match.
 """
 
 from __future__ import annotations
@@ -109,22 +115,29 @@ class Move:
 
 # --------------------------------------------------------------------------- tokens
 
-_TOKEN_CACHE: OrderedDict[int, tuple[str, Tokens, list[int]]] = OrderedDict()
+_TOKEN_CACHE: OrderedDict[int, tuple[str, Tokens, list[int], np.ndarray]] = OrderedDict()
 _TOKEN_CACHE_SIZE = 256
 
 
-def _tokens(text: str) -> tuple[Tokens, list[int]]:
-    """Tokens of ``text`` (stemmed ids) and the ids as a list, remembered by identity."""
+def _tokens(text: str) -> tuple[Tokens, list[int], np.ndarray]:
+    """Tokens of ``text`` (stemmed ids), the ids as a list, and the sorted ids of the
+    words the text writes in lower case somewhere; remembered by identity."""
     hit = _TOKEN_CACHE.get(id(text))
     if hit is None or hit[0] is not text:
         tok = tokenize_text(text, True)
-        hit = (text, tok, tok.ids.tolist())
+        lower = np.unique(tok.ids[(tok.stop & CAPITAL) == 0])
+        hit = (text, tok, tok.ids.tolist(), lower)
         _TOKEN_CACHE[id(text)] = hit
         if len(_TOKEN_CACHE) > _TOKEN_CACHE_SIZE:
             _TOKEN_CACHE.popitem(last=False)
     else:
         _TOKEN_CACHE.move_to_end(id(text))
-    return hit[1], hit[2]
+    return hit[1], hit[2], hit[3]
+
+
+def _contains(sorted_ids: np.ndarray, value: int) -> bool:
+    k = int(np.searchsorted(sorted_ids, value))
+    return k < sorted_ids.shape[0] and int(sorted_ids[k]) == value
 
 
 def _window(tok: Tokens, start: int, end: int) -> tuple[int, int]:
@@ -355,8 +368,8 @@ def word_edits(src_text: str, src_start: int, src_end: int,
     >>> [(x.kind, x.src, x.dst) for x in e]
     [('phrase', 'last year', 'a year ago')]
     """
-    stok, sids = _tokens(src_text)
-    dtok, dids = _tokens(dst_text)
+    stok, sids, s_lower = _tokens(src_text)
+    dtok, dids, d_lower = _tokens(dst_text)
     s_lo, s_hi = _window(stok, src_start, src_end)
     d_lo, d_hi = _window(dtok, dst_start, dst_end)
     a = sids[s_lo:s_hi]
@@ -426,9 +439,17 @@ def word_edits(src_text: str, src_start: int, src_end: int,
         return pos, pos
 
     def names(tok: Tokens, lo: int, i0: int, i1: int, text: str) -> list[str]:
-        flags = tok.stop
-        return [text[int(tok.starts[lo + i]):int(tok.ends[lo + i])] for i in range(i0, i1)
-                if int(flags[lo + i]) & CAPITAL and not int(flags[lo + i]) & SENTENCE_START]
+        flags, ids = tok.stop, tok.ids
+        out = []
+        for i in range(i0, i1):
+            f = int(flags[lo + i])
+            if not f & CAPITAL or f & SENTENCE_START:
+                continue
+            w = int(ids[lo + i])
+            if _contains(s_lower, w) or _contains(d_lower, w):  # "Trade Minister", "trade"
+                continue
+            out.append(text[int(tok.starts[lo + i]):int(tok.ends[lo + i])])
+        return out
 
     for i0, i1, j0, j1, anchored in merged:
         ss, ds = s_span(i0, i1), d_span(j0, j1)
@@ -466,22 +487,33 @@ def edit_counts(edits: Iterable[Edit]) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- moves
 
 
-def find_moves(src_text: str, dst_text: str,
-               spans: list[tuple[int, int, int, int]]) -> list[Move]:
-    """Aligned passages ``(src_start, src_end, dst_start, dst_end)`` moved out of source order.
+def _passage_moves(spans: list[tuple[int, int, int, int]]) -> tuple[
+        list[list[int]], list[tuple[int, int, int, int]]]:
+    """Passages moved out of source order, and the passages that stay.
 
     The chain of passages in increasing source order covering the most copy text
     stays; the other passages moved. Moved passages next to each other in both texts
     (nothing of the chain between them) are reported as one move, in copy order.
 
-    >>> src = "A one. B two. C three."
-    >>> find_moves(src, "C three. A one. B two.", [(0, 6, 9, 15), (7, 13, 16, 22), (14, 22, 0, 8)])
-    [Move(src_span=(14, 22), dst_span=(0, 8))]
     """
-    items = sorted({(int(s0), int(s1), int(d0), int(d1)) for s0, s1, d0, d1 in spans
-                    if s1 > s0 and d1 > d0}, key=lambda x: (x[2], x[0]))
-    if len(items) < 2:
-        return []
+    everything = sorted({(int(s0), int(s1), int(d0), int(d1)) for s0, s1, d0, d1 in spans
+                         if s1 > s0 and d1 > d0}, key=lambda x: (x[2], -x[3], x[0]))
+    if len(everything) < 2:
+        return [], everything
+    # a passage lying inside another one in the copy but elsewhere in the source: the
+    # bigger passage took it in as an insertion; it was moved there
+    inside: list[tuple[int, int, int, int]] = []
+    items: list[tuple[int, int, int, int]] = []
+    outer: tuple[int, int, int, int] | None = None
+    for x in everything:
+        if outer is not None and x[3] <= outer[3] and (x[1] <= outer[0] or x[0] >= outer[1]):
+            inside.append(x)
+            continue
+        items.append(x)
+        if outer is None or x[3] > outer[3]:
+            outer = x
+    if not items:
+        return [list(x) for x in inside], []
     # weighted longest strictly increasing subsequence of source starts (Fenwick tree of maxima)
     ranks = {v: r + 1 for r, v in enumerate(sorted({x[0] for x in items}))}
     size = len(ranks)
@@ -523,4 +555,122 @@ def find_moves(src_text: str, dst_text: str,
                 continue
         moves.append([s0, s1, d0, d1])
         last = k
+    moves.extend([list(x) for x in inside])
+    return moves, [items[x] for x in sorted(keep)]
+
+
+def _weighted_lis(keys: Sequence[int], weights: Sequence[int]) -> set[int]:
+    """Indices of the non-decreasing subsequence of ``keys`` with the largest total weight."""
+    n = len(keys)
+    if not n:
+        return set()
+    ranks = {v: r + 1 for r, v in enumerate(sorted(set(keys)))}
+    size = len(ranks)
+    tree_val = [0] * (size + 1)
+    tree_idx = [-1] * (size + 1)
+    best = [0] * n
+    prev = [-1] * n
+    for k in range(n):
+        r = ranks[keys[k]]
+        bv, bi = 0, -1
+        q = r
+        while q > 0:
+            if tree_val[q] > bv:
+                bv, bi = tree_val[q], tree_idx[q]
+            q -= q & -q
+        best[k] = bv + weights[k]
+        prev[k] = bi
+        while r <= size:
+            if best[k] > tree_val[r]:
+                tree_val[r], tree_idx[r] = best[k], k
+            r += r & -r
+    k = max(range(n), key=lambda x: best[x])
+    keep: set[int] = set()
+    while k != -1:
+        keep.add(k)
+        k = prev[k]
+    return keep
+
+
+def _sentences(tok: Tokens, lo: int, hi: int) -> list[tuple[int, int]]:
+    """Token ranges of the sentences (``SENTENCE_START``) among tokens ``[lo, hi)``."""
+    if hi <= lo:
+        return []
+    starts = (np.flatnonzero(tok.stop[lo:hi] & SENTENCE_START) + lo).tolist()
+    if not starts or starts[0] != lo:
+        starts.insert(0, lo)
+    return list(zip(starts, starts[1:] + [hi], strict=True))
+
+
+#: A copy sentence is placed in the source when it shares this many content words with
+#: one source sentence (and at least half of its own).
+_MIN_SHARED = 3
+#: Content words in more source sentences than this say nothing about where one came from.
+_MAX_POSTINGS = 8
+
+
+def _sentence_moves(src_text: str, dst_text: str, s0: int, s1: int, d0: int, d1: int
+                    ) -> list[list[int]]:
+    """Sentences moved inside one aligned passage (the aligner tolerates reordering)."""
+    stok, sids, _ = _tokens(src_text)
+    dtok, dids, _ = _tokens(dst_text)
+    s_lo, s_hi = _window(stok, s0, s1)
+    d_lo, d_hi = _window(dtok, d0, d1)
+    ssent = _sentences(stok, s_lo, s_hi)
+    dsent = _sentences(dtok, d_lo, d_hi)
+    if len(ssent) < 2 or len(dsent) < 2:
+        return []
+    s_stop, d_stop = stok.stop, dtok.stop
+    postings: dict[int, list[int]] = {}
+    for k, (a, b) in enumerate(ssent):
+        for i in range(a, b):
+            if not int(s_stop[i]) & STOP:
+                lst = postings.setdefault(sids[i], [])
+                if not lst or lst[-1] != k:
+                    lst.append(k)
+    placed: list[tuple[int, int]] = []  # (copy sentence, source sentence)
+    for k, (a, b) in enumerate(dsent):
+        words = {dids[j] for j in range(a, b) if not int(d_stop[j]) & STOP}
+        votes: Counter[int] = Counter()
+        for w in words:
+            lst = postings.get(w)
+            if lst and len(lst) <= _MAX_POSTINGS:
+                votes.update(lst)
+        if votes:
+            (best, n), *rest = votes.most_common(2)
+            if n >= _MIN_SHARED and 2 * n >= len(words) and not (rest and rest[0][1] == n):
+                placed.append((k, best))
+    if len(placed) < 2:
+        return []
+    weights = [dsent[k][1] - dsent[k][0] for k, _ in placed]
+    keep = _weighted_lis([x for _, x in placed], weights)
+    moves: list[list[int]] = []
+    prev_k = prev_x = -2
+    for n, (k, x) in enumerate(placed):
+        if n in keep:
+            continue
+        (sa, sb), (da, db) = ssent[x], dsent[k]
+        span = [int(stok.starts[sa]), int(stok.ends[sb - 1]), int(dtok.starts[da]),
+                int(dtok.ends[db - 1])]
+        if moves and k == prev_k + 1 and x == prev_x + 1:
+            moves[-1][1], moves[-1][3] = span[1], span[3]
+        else:
+            moves.append(span)
+        prev_k, prev_x = k, x
+    return moves
+
+
+def find_moves(src_text: str, dst_text: str,
+               spans: list[tuple[int, int, int, int]]) -> list[Move]:
+    """Aligned passages ``(src_start, src_end, dst_start, dst_end)`` moved out of source order,
+    and sentences moved inside one passage; in copy order.
+
+    >>> src = "A one. B two. C three."
+    >>> find_moves(src, "C three. A one. B two.", [(0, 6, 9, 15), (7, 13, 16, 22), (14, 22, 0, 8)])
+    [Move(src_span=(14, 22), dst_span=(0, 8))]
+    """
+    moves, kept = _passage_moves(spans)
+    for s0, s1, d0, d1 in kept:
+        moves.extend(_sentence_moves(src_text, dst_text, s0, s1, d0, d1))
+    moves.sort(key=lambda m: (m[2], m[0]))
     return [Move((m[0], m[1]), (m[2], m[3])) for m in moves]
