@@ -149,6 +149,22 @@ def test_moved_paragraph_found_with_offsets() -> None:
     assert src[slice(*m.src_span)] == dst[slice(*m.dst_span)]
 
 
+def test_paragraph_moved_inside_one_passage() -> None:
+    # the aligner may take a moved paragraph into one long passage: sentences tell
+    src = _paragraph_article()
+    paras = fixtures.paragraph_spans(src)
+    moved = len(paras) - 1
+    order = [0, moved] + list(range(1, moved))
+    dst = "\n\n".join(src[slice(*paras[k])] for k in order)
+    moves = find_moves(src, dst, [(0, len(src), 0, len(dst))])
+    s, e = paras[moved]
+    start = dst.index(src[s:e])
+    assert [(m.src_span, m.dst_span) for m in moves] == [((s, e), (start, start + e - s))]
+    # in order: no move
+    same = "\n\n".join(src[slice(*p)] for p in paras)
+    assert find_moves(src, same, [(0, len(src), 0, len(same))]) == []
+
+
 def test_find_moves_keeps_the_longest_chain() -> None:
     # a short passage jumping ahead of two long ones: the short one moved
     spans = [(600, 650, 0, 50), (0, 300, 50, 350), (300, 600, 350, 650)]

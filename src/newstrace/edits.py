@@ -73,7 +73,7 @@ from typing import Any
 
 import numpy as np
 
-from newstrace.tokens import CAPITAL, SENTENCE_START, STOP, Tokens, tokenize_text
+from newstrace.tokens import CAPITAL, SENTENCE_START, STOP, Tokens, edge_offsets, tokenize_text
 
 __all__ = [
     "MAX_SWAP_WORDS",
@@ -650,8 +650,9 @@ def _sentence_moves(src_text: str, dst_text: str, s0: int, s1: int, d0: int, d1:
         if n in keep:
             continue
         (sa, sb), (da, db) = ssent[x], dsent[k]
-        span = [int(stok.starts[sa]), int(stok.ends[sb - 1]), int(dtok.starts[da]),
-                int(dtok.ends[db - 1])]
+        ss, se = edge_offsets(stok, sa, sb)
+        ds, de = edge_offsets(dtok, da, db)
+        span = [int(ss), int(se), int(ds), int(de)]
         if moves and k == prev_k + 1 and x == prev_x + 1:
             moves[-1][1], moves[-1][3] = span[1], span[3]
         else:
