@@ -456,10 +456,11 @@ def score_trace(case: Case, out: dict[str, Any], t: Tally, dup: dict[str, str],
         t.sub_pred += len(pred)
         t.sub_truth += len(truth)
         free = list(truth)
-        for f, to in pred:
+        for f, to in pred:  # each swap made vouches for one report
             hit = next((q for q, (s, r) in enumerate(free) if pair_matches(f, to, s, r)), None)
             if hit is not None:
                 t.sub_pred_ok += 1
+                free.pop(hit)
         for s, r in truth:
             t.sub_truth_found += any(pair_matches(f, to, s, r) for f, to in pred)
     sents = out.get("sentences") or []

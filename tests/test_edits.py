@@ -198,3 +198,22 @@ def test_reported_swaps_are_spinner_swaps(seed: int, rate: float) -> None:
     found = sum(any(overlaps(e.dst_span, td) for e in edits if e.kind in SWAP_KINDS)
                 for _, td in truth)
     assert found >= 0.7 * len(truth) - 1
+
+
+_VOCAB = ["the", "of", "Bank", "rates", "rose", "12", "said", "on", "Friday", "Trump", "and",
+          "market", "él", "東京", "a", "year", "ago", "last", "."]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(_VOCAB), max_size=40), st.lists(st.sampled_from(_VOCAB), max_size=40),
+       st.integers(0, 30), st.integers(0, 30))
+def test_offsets_exact_on_any_text(a: list[str], b: list[str], cut_a: int, cut_b: int) -> None:
+    src, dst = " ".join(a), " ".join(b)
+    s0, d0 = min(cut_a, len(src)), min(cut_b, len(dst))
+    edits = word_edits(src, s0, len(src), dst, d0, len(dst))
+    _assert_offsets(src, dst, edits)
+    for e in edits:
+        assert s0 <= e.src_span[0] <= e.src_span[1] <= len(src)
+        assert d0 <= e.dst_span[0] <= e.dst_span[1] <= len(dst)
+        assert e.kind in ("substitution", "phrase", "fact", "insertion", "deletion")
+    assert word_edits(src, 0, len(src), src, 0, len(src)) == []
