@@ -47,9 +47,9 @@ How swaps are found (the rules that keep noise out):
    "last year" -> "a year ago" (gaps "last"->"a" and ""->"ago" around "year").
 5. A swap is a ``fact`` when its numbers differ, or when names (capitalised words
    not starting a sentence, that neither text writes in lower case anywhere: not
-   "Trade" in "Trade Minister" when "trade" occurs) stand on both sides and none of them shares a 4-letter
-   prefix or initials with a name on the other side ("Russia" -> "Russian
-   Federation" stays a phrase).
+   "Trade" in "Trade Minister" when "trade" occurs) stand on both sides and none of
+   them shares a 4-letter prefix, most letters (a spelling fix) or initials with a
+   name on the other side ("Russia" -> "Russian Federation" stays a phrase).
 
 Moves: passages sorted by their position in the copy; the longest chain (by copy
 length) in increasing source order stays in place (weighted longest increasing
@@ -69,6 +69,7 @@ import re
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from typing import Any
 
 import numpy as np
@@ -291,6 +292,8 @@ def _related_names(a: Sequence[str], b: Sequence[str]) -> bool:
         for y in fb:
             if x[:4] == y[:4] and min(len(x), len(y)) >= 4 or x == y:
                 return True
+            if min(len(x), len(y)) >= 5 and SequenceMatcher(None, x, y).ratio() >= 0.8:
+                return True  # a spelling fix ("Coodination")
     ia = "".join(w[0] for w in fa if w)
     ib = "".join(w[0] for w in fb if w)
     ja = "".join(ch for w in fa for ch in w if ch.isalpha())
