@@ -89,14 +89,24 @@ def test_rewritten_stretch_is_no_swap() -> None:
 
 
 def test_swap_at_edge_of_stretch_is_not_a_substitution() -> None:
-    src = "Indicted yesterday, the aide denied every charge before the court."
-    dst = "Charged yesterday, the aide denied every charge before the court."
-    edits = _edits(src, dst)
+    # the stretch starts mid-sentence at the changed word: nothing anchors it on the left
+    src = "Police say the aide, indicted yesterday, denied every charge before the court."
+    dst = "Police say the aide, charged yesterday, denied every charge before the court."
+    s0, d0 = src.index("indicted"), dst.index("charged")
+    edits = word_edits(src, s0, len(src), dst, d0, len(dst))
     assert [(e.kind, e.src, e.dst) for e in edits] == [
-        ("deletion", "Indicted", ""), ("insertion", "", "Charged")]
-    # inside the stretch, anchored on both sides, the same change is a swap
-    edits = _edits("The aide, indicted yesterday, denied it.", "The aide, charged yesterday, denied it.")
+        ("deletion", "indicted", ""), ("insertion", "", "charged")]
+    _assert_offsets(src, dst, edits)
+    # the same change inside the stretch, anchored on both sides, is a swap
+    edits = _edits(src, dst)
     assert [(e.kind, e.src, e.dst) for e in edits] == [("substitution", "indicted", "charged")]
+    # a sentence start on both sides stands for the left anchor
+    edits = _edits("Indicted yesterday, the aide denied it.", "Charged yesterday, the aide denied it.")
+    assert [(e.kind, e.src, e.dst) for e in edits] == [("substitution", "Indicted", "Charged")]
+    # and a long replaced block is never a swap, anchored or not
+    edits = _edits("The aide denied every single charge laid before the court today.",
+                   "The aide rejected all of the accusations that prosecutors made today.")
+    assert not [e for e in edits if e.kind in SWAP_KINDS]
 
 
 def test_noise_pairs_are_not_genuine_swaps() -> None:

@@ -41,8 +41,9 @@ How swaps are found (the rules that keep noise out):
    so a chance pairing inside rewritten text cannot frame a swap ("on friday" ->
    "trump"). Unique words are anchors only with a matching neighbour when possible.
 3. A gap between two matched runs with 1..``MAX_SWAP_WORDS`` words on both sides is a
-   swap. A gap at the edge of the passage, or longer, is never a swap: its words are
-   reported as a deletion and/or an insertion.
+   swap. A gap at the edge of the passage is a swap only where a sentence starts (or
+   ends) there on both sides, the sentence edge standing for the missing anchor;
+   otherwise, and when longer, its words are a deletion and/or an insertion.
 4. A swap and a one-sided gap separated by a single matched word are one phrase:
    "last year" -> "a year ago" (gaps "last"->"a" and ""->"ago" around "year").
 5. A swap is a ``fact`` when its numbers differ, or when names (capitalised words
@@ -361,6 +362,14 @@ def is_genuine_swap(src: str, dst: str) -> bool:
 # --------------------------------------------------------------------------- word edits
 
 
+_SENTENCE_END = re.compile(r"""[)\]"'”’»]*[.!?…。！？]""")
+
+
+def _ends_sentence(text: str, pos: int) -> bool:
+    """Whether a sentence ends right after ``text[:pos]`` (closing marks, then ``.!?``)."""
+    return _SENTENCE_END.match(text, pos) is not None
+
+
 def word_edits(src_text: str, src_start: int, src_end: int,
                dst_text: str, dst_start: int, dst_end: int) -> list[Edit]:
     """The edits turning ``src_text[src_start:src_end]`` into ``dst_text[dst_start:dst_end]``.
@@ -403,14 +412,20 @@ def word_edits(src_text: str, src_start: int, src_end: int,
     runs = kept_runs
 
     # gaps between runs: (i0, i1, j0, j1, anchored)
+    # a gap at the edge of the passage is anchored only by a sentence edge on both sides
+    d_flags = dtok.stop
+    starts_sentences = bool(a and b and int(s_flags[0]) & SENTENCE_START
+                            and int(d_flags[d_lo]) & SENTENCE_START)
+    ends_sentences = bool(a and b and _ends_sentence(src_text, int(stok.ends[s_hi - 1]))
+                          and _ends_sentence(dst_text, int(dtok.ends[d_hi - 1])))
     gaps: list[list[int]] = []
     pi = pj = 0
     for k, (i, j, length) in enumerate(runs):
         if i > pi or j > pj:
-            gaps.append([pi, i, pj, j, int(k > 0)])
+            gaps.append([pi, i, pj, j, int(k > 0 or starts_sentences)])
         pi, pj = i + length, j + length
     if pi < len(a) or pj < len(b):
-        gaps.append([pi, len(a), pj, len(b), 0])
+        gaps.append([pi, len(a), pj, len(b), int(bool(runs) and ends_sentences)])
 
     # a swap and a one-sided gap with one matched word between them: one phrase
     merged: list[list[int]] = []
