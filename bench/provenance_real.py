@@ -31,8 +31,8 @@ figure is also given with a lenient rule (the predicted document contains the
 sentence's source text).
 
 ``--direct`` also scores ``newstrace.edits`` on each (source, copy) pair: the pair is
-aligned with ``align_texts``, ``word_edits`` runs on every passage and ``find_moves`` on
-the passages; swaps in the copy's text taken from that source are scored by
+aligned with ``align_texts`` and ``passage_edits`` runs on the passages (``word_edits``
+on each, ``find_moves`` on all, moved sentences compared with their source text); swaps in the copy's text taken from that source are scored by
 character-span overlap with the spinner's swaps.
 
 Usage: python bench/provenance_real.py [--n 150] [--seed 1] [--rate 0.3] [--direct]
@@ -531,15 +531,14 @@ class Direct:
 
 def score_direct(case: Case, by_id: dict[str, dict[str, Any]], d: Direct) -> None:
     from newstrace.align import align_texts
-    from newstrace.edits import find_moves, word_edits
+    from newstrace.edits import passage_edits
 
     for sid in case.sources:
         src = by_id[sid]["text"]
         t0 = time.perf_counter()
         passages = align_texts(case.text, src)
         spans = [(p.b_start, p.b_end, p.a_start, p.a_end) for p in passages]
-        edits = [e for s0, s1, d0, d1 in spans for e in word_edits(src, s0, s1, case.text, d0, d1)]
-        moves = find_moves(src, case.text, spans)
+        edits, moves = passage_edits(src, case.text, spans)
         d.seconds += time.perf_counter() - t0
         mine = [(cs, ce) for cs, ce, src_id, _ in case.chars if src_id == sid]
         moves = [m for m in moves if any(overlap(m.dst_span, x) for x in mine)]
@@ -584,7 +583,7 @@ def score_direct(case: Case, by_id: dict[str, dict[str, Any]], d: Direct) -> Non
 
 
 def report_direct(d: Direct) -> None:
-    print("newstrace.edits on the (source, copy) pairs (align_texts passages):")
+    print("newstrace.edits.passage_edits on the (source, copy) pairs (align_texts passages):")
     print(f"  {'substitution precision (span overlap)':48} {fmt(ratio(d.pred_ok, d.pred), '>= 0.80')}"
           f"  [{d.pred} reported: {dict(d.kinds)}]")
     print(f"  {'substitution recall (span overlap)':48} {fmt(ratio(d.found, d.truth), '>= 0.80')}"

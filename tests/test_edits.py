@@ -16,6 +16,7 @@ from newstrace.edits import (
     edit_counts,
     find_moves,
     is_genuine_swap,
+    passage_edits,
     word_edits,
 )
 
@@ -173,6 +174,29 @@ def test_paragraph_moved_inside_one_passage() -> None:
     # in order: no move
     same = "\n\n".join(src[slice(*p)] for p in paras)
     assert find_moves(src, same, [(0, len(src), 0, len(same))]) == []
+
+
+def test_passage_edits_finds_swaps_in_a_moved_paragraph() -> None:
+    src = _paragraph_article()
+    paras = fixtures.paragraph_spans(src)
+    moved = len(paras) - 1
+    order = [0, moved] + list(range(1, moved))
+    pieces = [src[slice(*paras[k])] for k in order]
+    rng = random.Random(3)
+    spun, subs = fixtures.spin(pieces[1], 0.5, rng)
+    assert subs
+    pieces[1] = spun
+    dst = "\n\n".join(pieces)
+    edits, moves = passage_edits(src, dst, [(0, len(src), 0, len(dst))])
+    _assert_offsets(src, dst, edits)
+    assert len(moves) == 1 and moves[0].src_span == paras[moved]
+    base = len(pieces[0]) + 2
+    inside = [e for e in edits if e.kind in SWAP_KINDS]
+    assert inside
+    for e in inside:  # every swap reported is one the spinner made in the moved paragraph
+        assert any(e.dst_span[0] < base + s["copy_end"] and base + s["copy_start"] < e.dst_span[1]
+                   for s in subs), e
+    assert not [e for e in edits if e.kind == "insertion" and len(e.dst) > len(spun) // 2]
 
 
 def test_find_moves_keeps_the_longest_chain() -> None:

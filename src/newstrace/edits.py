@@ -25,6 +25,10 @@ Public API:
   strings (names by capital letters alone, without sentence context).
 - ``is_genuine_swap(src, dst)``: whether a (from, to) pair of a corpus dictionary reads
   as a genuine stylistic swap (for filtering stored tables).
+- ``passage_edits(src_text, dst_text, spans)``: ``(edits, moves)`` of a pair from its
+  aligned passages: ``word_edits`` on each, ``find_moves`` on all, and a sentence moved
+  inside a passage compared with its own source text (its swaps found, not one big
+  insertion). The simplest way to wire the module in.
 - ``edit_counts(edits)``: ``[{"from", "to", "kind", "count"}]`` for the swap edits
   (substitution, phrase, fact), the public ``edits`` JSON shape, commonest first.
 
@@ -85,6 +89,7 @@ __all__ = [
     "edit_counts",
     "find_moves",
     "is_genuine_swap",
+    "passage_edits",
     "word_edits",
 ]
 
@@ -693,3 +698,65 @@ def find_moves(src_text: str, dst_text: str,
         moves.extend(_sentence_moves(src_text, dst_text, s0, s1, d0, d1))
     moves.sort(key=lambda m: (m[2], m[0]))
     return [Move((m[0], m[1]), (m[2], m[3])) for m in moves]
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
+    while start < end and not text[start].isalnum():
+        start += 1
+    while end > start and not text[end - 1].isalnum():
+        end -= 1
+    return (start, end) if end > start else None
+
+
+def _outside(span: tuple[int, int], holes: Sequence[tuple[int, int]], text: str
+             ) -> list[tuple[int, int]]:
+    """The parts of ``span`` outside every hole, trimmed to words."""
+    parts = [span]
+    for h0, h1 in holes:
+        nxt = []
+        for a, b in parts:
+            if h1 <= a or b <= h0:
+                nxt.append((a, b))
+                continue
+            nxt.extend(x for x in (_trim(text, a, h0), _trim(text, h1, b)) if x and x[0] >= a and x[1] <= b)
+        parts = nxt
+    return parts
+
+
+def passage_edits(src_text: str, dst_text: str, spans: list[tuple[int, int, int, int]]
+                  ) -> tuple[list[Edit], list[Move]]:
+    """Edits and moves of a (source, copy) pair from its aligned passages.
+
+    ``word_edits`` on every passage and ``find_moves`` on all of them; a moved
+    sentence that a passage took in as an insertion (and left behind as a deletion)
+    is compared with its own source text instead, so its swaps are found; what the
+    insertion or deletion held besides it stays reported. Edits in copy order.
+    """
+    moves = find_moves(src_text, dst_text, spans)
+    edits: list[Edit] = []
+    for s0, s1, d0, d1 in spans:
+        edits.extend(word_edits(src_text, s0, s1, dst_text, d0, d1))
+    if moves:
+        d_holes = [m.dst_span for m in moves]
+        s_holes = [m.src_span for m in moves]
+        kept: list[Edit] = []
+        for e in edits:
+            if e.kind == "insertion" and any(
+                    h[0] < e.dst_span[1] and e.dst_span[0] < h[1] for h in d_holes):
+                kept.extend(Edit("insertion", "", dst_text[a:b], e.src_span, (a, b))
+                            for a, b in _outside(e.dst_span, d_holes, dst_text))
+            elif e.kind == "deletion" and any(
+                    h[0] < e.src_span[1] and e.src_span[0] < h[1] for h in s_holes):
+                kept.extend(Edit("deletion", src_text[a:b], "", (a, b), e.dst_span)
+                            for a, b in _outside(e.src_span, s_holes, src_text))
+            else:
+                kept.append(e)
+        for m in moves:
+            inner = [(s0, s1, d0, d1) for s0, s1, d0, d1 in spans
+                     if m.dst_span[0] <= d0 and d1 <= m.dst_span[1]
+                     and m.src_span[0] <= s0 and s1 <= m.src_span[1]]
+            if not inner:  # moved inside a passage: not yet compared with its source
+                kept.extend(word_edits(src_text, *m.src_span, dst_text, *m.dst_span))
+        edits = kept
+    edits.sort(key=lambda e: (e.dst_span, e.src_span))
+    return edits, moves
