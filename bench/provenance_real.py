@@ -36,7 +36,7 @@ on each, ``find_moves`` on all, moved sentences compared with their source text)
 character-span overlap with the spinner's swaps.
 
 Usage: python bench/provenance_real.py [--n 150] [--seed 1] [--rate 0.3] [--direct]
-       [--no-trace] [--db bench/out/reuters.duckdb] [--build-only]
+       [--no-trace] [--long 1000000] [--db bench/out/reuters.duckdb] [--build-only]
 """
 
 from __future__ import annotations
@@ -435,6 +435,8 @@ def score_trace(case: Case, out: dict[str, Any], t: Tally, dup: dict[str, str],
             t.sent_ok_lenient += bool(frag) and frag in norm(by_id[top]["text"])
     truth_comp = len(case.sources) >= 2
     pred_comp = bool(out.get("composite"))
+    k["comp_ok"] += truth_comp == pred_comp
+    k["comp_n"] += 1
     t.comp[("t" if truth_comp else "f") + ("p" if pred_comp else "n")] += 1
     if "classification" in out:
         t.class_n += 1
@@ -445,25 +447,7 @@ def score_trace(case: Case, out: dict[str, Any], t: Tally, dup: dict[str, str],
     edits = out.get("edits")
     if isinstance(edits, list):
         t.edits_field = True
-        pred = []
-        for x in edits:
-            kind = x.get("kind", "substitution")
-            if kind not in SWAP_KINDS:
-                continue
-            f = x.get("from", x.get("source", ""))
-            to = x.get("to", x.get("replacement", ""))
-            pred.extend([(f, to)] * int(x.get("count", 1)))
-        truth = [(s["source"], s["replacement"]) for s in case.subs]
-        t.sub_pred += len(pred)
-        t.sub_truth += len(truth)
-        free = list(truth)
-        for f, to in pred:  # each swap made vouches for one report
-            hit = next((q for q, (s, r) in enumerate(free) if pair_matches(f, to, s, r)), None)
-            if hit is not None:
-                t.sub_pred_ok += 1
-                free.pop(hit)
-        for s, r in truth:
-            t.sub_truth_found += any(pair_matches(f, to, s, r) for f, to in pred)
+        score_edit_rows(case, edits, t)
     sents = out.get("sentences") or []
     if any("moved" in s for s in sents) or "moved" in out:
         t.moved_field = True
@@ -477,6 +461,78 @@ def score_trace(case: Case, out: dict[str, Any], t: Tally, dup: dict[str, str],
         hit = any(overlap(ms, mv["dst"]) for ms in moved_sents)
         alt = mv["jumped"] and all(any(overlap(ms, j) for ms in moved_sents) for j in mv["jumped"])
         t.moves_found += bool(hit or alt)
+
+
+def score_edit_rows(case: Case, edits: list[dict[str, Any]], t: Tally) -> None:
+    """Score ``edits`` rows (``{from, to, kind, count}`` or ``{source, replacement, count}``)
+    against the spinner's swaps, as strings."""
+    pred = []
+    for x in edits:
+        if x.get("kind", "substitution") not in SWAP_KINDS:
+            continue
+        f = x.get("from", x.get("source", ""))
+        to = x.get("to", x.get("replacement", ""))
+        pred.extend([(f, to)] * int(x.get("count", 1)))
+    truth = [(s["source"], s["replacement"]) for s in case.subs]
+    t.sub_pred += len(pred)
+    t.sub_truth += len(truth)
+    free = list(truth)
+    for f, to in pred:  # each swap made vouches for one report
+        hit = next((q for q, (s, r) in enumerate(free) if pair_matches(f, to, s, r)), None)
+        if hit is not None:
+            t.sub_pred_ok += 1
+            free.pop(hit)
+    for s, r in truth:
+        t.sub_truth_found += any(pair_matches(f, to, s, r) for f, to in pred)
+
+
+def module_on_trace(case: Case, out: dict[str, Any], by_id: dict[str, dict[str, Any]],
+                    t: Tally, only_contributors: bool = False) -> None:
+    """``passage_edits`` on the passages ``trace`` found: every source (as trace reports
+    edits today), or only its contributors (``contributors``; else ``sources[0]``)."""
+    from newstrace.edits import edit_counts, passage_edits
+
+    keep: set[str] | None = None
+    if only_contributors:
+        keep = {str(x) for x in out.get("contributors") or []}
+        if not keep and out.get("sources"):
+            keep = {str(out["sources"][0]["id"])}
+    by_src: dict[str, list[tuple[int, int, int, int]]] = {}
+    for p in out.get("passages") or []:
+        if keep is not None and str(p["b_id"]) not in keep:
+            continue
+        by_src.setdefault(str(p["b_id"]), []).append(
+            (int(p["b_start"]), int(p["b_end"]), int(p["a_start"]), int(p["a_end"])))
+    edits, moved = [], []
+    t0 = time.perf_counter()
+    for sid, spans in by_src.items():
+        if sid in by_id:
+            e, m = passage_edits(by_id[sid]["text"], case.text, spans)
+            edits.extend(e)
+            moved.extend(x.dst_span for x in m)
+    t.latency.append(time.perf_counter() - t0)
+    t.edits_field = t.moved_field = True
+    score_edit_rows(case, edit_counts(edits), t)
+    for mv in case.moved:
+        t.moves_n += 1
+        hit = any(overlap(x, mv["dst"]) > 0.5 * (mv["dst"][1] - mv["dst"][0]) for x in moved)
+        alt = mv["jumped"] and all(any(overlap(x, j) > 0.5 * (j[1] - j[0]) for x in moved)
+                                   for j in mv["jumped"])
+        t.moves_found += bool(hit or alt)
+
+
+def report_module_on_trace(t: Tally, title: str) -> None:
+    lat = sorted(t.latency)
+    print(f"newstrace.edits.passage_edits on trace's passages ({title}):")
+    print(f"  {'substitution precision (strings, as for trace)':48} "
+          f"{fmt(ratio(t.sub_pred_ok, t.sub_pred), '>= 0.80')}  [{t.sub_pred} reported]")
+    print(f"  {'substitution recall (strings, as for trace)':48} "
+          f"{fmt(ratio(t.sub_truth_found, t.sub_truth), '>= 0.80')}  [{t.sub_truth} made]")
+    print(f"  {'moved-paragraph recall':48} {fmt(ratio(t.moves_found, t.moves_n), '>= 0.80')}"
+          f"  [{t.moves_n} moved]")
+    if lat:
+        print(f"  {'added time per article median / max':48} {statistics.median(lat):.3f} s / "
+              f"{lat[-1]:.3f} s")
 
 
 def report_trace(t: Tally, n: int) -> None:
@@ -504,7 +560,7 @@ def report_trace(t: Tally, n: int) -> None:
         print(f"  {'trace latency median / p95':48} {statistics.median(lat):.3f} s / {p95:.3f} s")
     for kind, c in sorted(t.by_kind.items()):
         parts = []
-        for key in ("main", "sent", "class"):
+        for key in ("main", "sent", "comp", "class"):
             if c[f"{key}_n"]:
                 parts.append(f"{key} {c[f'{key}_ok'] / c[f'{key}_n']:.2f}")
         print(f"    {kind:10} " + ", ".join(parts))
@@ -599,6 +655,34 @@ def report_direct(d: Direct) -> None:
 # --------------------------------------------------------------------------- main
 
 
+def long_copy(reuters: list[dict[str, Any]], size: int, seed: int, rate: float) -> None:
+    """Time ``passage_edits`` on one long spun copy (one passage: the worst case)."""
+    from newstrace import fixtures
+    from newstrace.edits import passage_edits
+
+    rng = random.Random(seed)
+    parts, n = [], 0
+    for r in reuters:
+        if n >= size:
+            break
+        parts.append(r["text"])
+        n += len(r["text"]) + 2
+    src = "\n\n".join(parts)[:size]
+    paras = paragraphs(src)
+    k = len(paras) // 2
+    moved = src[slice(*paras[k])]
+    rest = src[:paras[k][0]] + src[paras[k][1]:]
+    reordered = moved + "\n\n" + rest
+    copy, subs = fixtures.spin(reordered, rate, rng)
+    w0, c0 = time.perf_counter(), time.process_time()
+    edits, moves = passage_edits(src, copy, [(0, len(src), 0, len(copy))])
+    wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+    swaps = sum(e.kind in SWAP_KINDS for e in edits)
+    print(f"long copy: {len(src) / 1e6:.2f} MB source, {len(copy) / 1e6:.2f} MB copy, "
+          f"{len(subs)} swaps made; passage_edits {cpu:.2f} s CPU ({wall:.2f} s wall, "
+          f"tokenising included): {swaps} swaps, {len(moves)} moves reported")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=150, help="derived articles (split over the kinds)")
@@ -609,6 +693,8 @@ def main() -> int:
     ap.add_argument("--direct", action="store_true", help="also score newstrace.edits directly")
     ap.add_argument("--no-trace", action="store_true", help="skip tracing (direct scores only)")
     ap.add_argument("--build-only", action="store_true")
+    ap.add_argument("--long", type=int, default=0, metavar="CHARS",
+                    help="also time passage_edits on one spun copy of this many characters")
     args = ap.parse_args()
     rpath, bpath = args.data / "reuters21578.jsonl.gz", args.data / "basil.jsonl.gz"
     for p in (rpath, bpath):
@@ -645,6 +731,8 @@ def main() -> int:
           + ", ".join(f"{k} {sum(c.kind == k for c in cases)}" for k in KINDS)
           + f"; {sum(len(c.subs) for c in cases)} spinner swaps, "
             f"{sum(len(c.moved) for c in cases)} moved paragraphs")
+    if args.long:
+        long_copy(reuters, args.long, args.seed, args.rate)
     if args.direct:
         d = Direct()
         for c in cases:
@@ -653,7 +741,7 @@ def main() -> int:
     if not args.no_trace:
         from newstrace import Index
 
-        t = Tally()
+        t, tm, tc = Tally(), Tally(), Tally()
         with Index.open(args.db, read_only=True) as idx:
             idx.trace("warm up the compiled code, please.")
             for n, c in enumerate(cases):
@@ -661,7 +749,13 @@ def main() -> int:
                 out = idx.trace(c.text, f"case-{n}")
                 t.latency.append(time.perf_counter() - t0)
                 score_trace(c, out, t, dup, by_id)
+                if args.direct:
+                    module_on_trace(c, out, by_id, tm)
+                    module_on_trace(c, out, by_id, tc, only_contributors=True)
         report_trace(t, len(cases))
+        if args.direct:
+            report_module_on_trace(tm, "every source, as trace reports edits today")
+            report_module_on_trace(tc, "trace's contributors only")
     return 0
 
 

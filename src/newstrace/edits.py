@@ -62,8 +62,8 @@ subsequence, O(k log k)); every other passage moved. A passage lying inside a bi
 one in the copy but outside it in the source (the aligner took the moved text in as
 an insertion) moved too. Neighbouring moved passages that are also neighbours in the
 source are reported as one move. Inside each passage that stays, copy sentences are
-placed in the source by the content words they share with one source sentence
-(words in few source sentences only), and the same longest chain runs over them:
+placed in the source by the word pairs (bigrams) they share with one source sentence
+(pairs in few source sentences only), and the same longest chain runs over them:
 the aligner takes a moved paragraph into one passage when its words still match.
 """
 
@@ -625,10 +625,10 @@ def _sentences(tok: Tokens, lo: int, hi: int) -> list[tuple[int, int]]:
     return list(zip(starts, starts[1:] + [hi], strict=True))
 
 
-#: A copy sentence is placed in the source when it shares this many content words with
-#: one source sentence (and at least half of its own).
+#: A copy sentence is placed in the source when it shares this many word pairs with
+#: one source sentence (and a quarter of its own, and twice as many as with any other).
 _MIN_SHARED = 3
-#: Content words in more source sentences than this say nothing about where one came from.
+#: Word pairs in more source sentences than this say nothing about where one came from.
 _MAX_POSTINGS = 8
 
 
@@ -643,25 +643,25 @@ def _sentence_moves(src_text: str, dst_text: str, s0: int, s1: int, d0: int, d1:
     dsent = _sentences(dtok, d_lo, d_hi)
     if len(ssent) < 2 or len(dsent) < 2:
         return []
-    s_stop, d_stop = stok.stop, dtok.stop
+    # a copy sentence is placed at the source sentence sharing most of its rare word
+    # pairs (pairs in few source sentences): robust to swaps, specific in long texts
     postings: dict[int, list[int]] = {}
     for k, (a, b) in enumerate(ssent):
-        for i in range(a, b):
-            if not int(s_stop[i]) & STOP:
-                lst = postings.setdefault(sids[i], [])
-                if not lst or lst[-1] != k:
-                    lst.append(k)
+        for i in range(a, b - 1):
+            lst = postings.setdefault(sids[i] * 1_000_003 + sids[i + 1], [])
+            if not lst or lst[-1] != k:
+                lst.append(k)
     placed: list[tuple[int, int]] = []  # (copy sentence, source sentence)
     for k, (a, b) in enumerate(dsent):
-        words = {dids[j] for j in range(a, b) if not int(d_stop[j]) & STOP}
+        pairs = {dids[j] * 1_000_003 + dids[j + 1] for j in range(a, b - 1)}
         votes: Counter[int] = Counter()
-        for w in words:
+        for w in pairs:
             lst = postings.get(w)
             if lst and len(lst) <= _MAX_POSTINGS:
                 votes.update(lst)
         if votes:
             (best, n), *rest = votes.most_common(2)
-            if n >= _MIN_SHARED and 2 * n >= len(words) and not (rest and rest[0][1] == n):
+            if n >= _MIN_SHARED and 4 * n >= len(pairs) and not (rest and 2 * rest[0][1] > n):
                 placed.append((k, best))
     if len(placed) < 2:
         return []
