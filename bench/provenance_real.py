@@ -487,16 +487,16 @@ def score_edit_rows(case: Case, edits: list[dict[str, Any]], t: Tally) -> None:
 
 
 def module_on_trace(case: Case, out: dict[str, Any], by_id: dict[str, dict[str, Any]],
-                    t: Tally, only_contributors: bool = False) -> None:
+                    t: Tally, only_main: bool = False) -> None:
     """``passage_edits`` on the passages ``trace`` found: every source (as trace reports
-    edits today), or only its contributors (``contributors``; else ``sources[0]``)."""
+    edits today), or only the main source (flagged ``main``, else ``sources[0]``)."""
     from newstrace.edits import edit_counts, passage_edits
 
     keep: set[str] | None = None
-    if only_contributors:
-        keep = {str(x) for x in out.get("contributors") or []}
-        if not keep and out.get("sources"):
-            keep = {str(out["sources"][0]["id"])}
+    if only_main:
+        srcs = out.get("sources") or []
+        main = next((x for x in srcs if x.get("main")), srcs[0] if srcs else None)
+        keep = {str(main["id"])} if main else set()
     by_src: dict[str, list[tuple[int, int, int, int]]] = {}
     for p in out.get("passages") or []:
         if keep is not None and str(p["b_id"]) not in keep:
@@ -751,11 +751,11 @@ def main() -> int:
                 score_trace(c, out, t, dup, by_id)
                 if args.direct:
                     module_on_trace(c, out, by_id, tm)
-                    module_on_trace(c, out, by_id, tc, only_contributors=True)
+                    module_on_trace(c, out, by_id, tc, only_main=True)
         report_trace(t, len(cases))
         if args.direct:
             report_module_on_trace(tm, "every source, as trace reports edits today")
-            report_module_on_trace(tc, "trace's contributors only")
+            report_module_on_trace(tc, "trace's main source only")
     return 0
 
 
