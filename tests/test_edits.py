@@ -89,6 +89,16 @@ def test_rewritten_stretch_is_no_swap() -> None:
     assert "indicted" in deleted and "Iran" in deleted
 
 
+def test_function_word_for_content_word_is_no_swap() -> None:
+    # a real rewrite (Helsinki pages): "last week" anchors both sides of "indicted"/"of"
+    src = "Questions grew after the Justice Department last week indicted 12 Russian officers."
+    dst = "Questions grew after the U.S. indictment last week of 12 Russian officers."
+    edits = _edits(src, dst)
+    assert ("indicted", "of") not in [(e.src, e.dst) for e in edits]
+    assert not [e for e in edits if e.kind == "substitution" and e.dst == "of"]
+    _assert_offsets(src, dst, edits)
+
+
 def test_swap_at_edge_of_stretch_is_not_a_substitution() -> None:
     # the stretch starts mid-sentence at the changed word: nothing anchors it on the left
     src = "Police say the aide, indicted yesterday, denied every charge before the court."

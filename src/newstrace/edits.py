@@ -48,6 +48,8 @@ How swaps are found (the rules that keep noise out):
    swap. A gap at the edge of the passage is a swap only where a sentence starts (or
    ends) there on both sides, the sentence edge standing for the missing anchor;
    otherwise, and when longer, its words are a deletion and/or an insertion.
+   A single function word for a content word or back ("indicted" -> "of", ``FUNCTION_WORDS``)
+   is a rewrite too, never a swap.
 4. A swap and a one-sided gap separated by a single matched word are one phrase:
    "last year" -> "a year ago" (gaps "last"->"a" and ""->"ago" around "year").
 5. A swap is a ``fact`` when its numbers differ, or when names (capitalised words
@@ -99,6 +101,14 @@ MAX_SWAP_WORDS = 4
 _DP_MAX_CELLS = 2500
 
 SWAP_KINDS = ("substitution", "phrase", "fact")
+
+#: Words no writer or spinner swaps for a content word: one standing for a content
+#: word ("indicted" -> "of", "he" -> "Trump") is a rewrite, not a swap.
+FUNCTION_WORDS = frozenset(
+    "a an the of to and or nor is are was were be been being am it its this that these "
+    "those he she they we i you me him her them us his hers their theirs our your my "
+    "s t has have had do does did".split()
+)
 
 
 @dataclass(frozen=True)
@@ -477,9 +487,14 @@ def word_edits(src_text: str, src_start: int, src_end: int,
     for i0, i1, j0, j1, anchored in merged:
         ss, ds = s_span(i0, i1), d_span(j0, j1)
         ns, nd = i1 - i0, j1 - j0
-        if anchored and 0 < ns <= MAX_SWAP_WORDS and 0 < nd <= MAX_SWAP_WORDS:
-            sw = [src_text[int(s_starts[s_lo + i]):int(s_ends[s_lo + i])] for i in range(i0, i1)]
-            dw = [dst_text[int(d_starts[d_lo + j]):int(d_ends[d_lo + j])] for j in range(j0, j1)]
+        sw = [src_text[int(s_starts[s_lo + i]):int(s_ends[s_lo + i])] for i in range(i0, i1)] \
+            if ns <= MAX_SWAP_WORDS else []
+        dw = [dst_text[int(d_starts[d_lo + j]):int(d_ends[d_lo + j])] for j in range(j0, j1)] \
+            if nd <= MAX_SWAP_WORDS else []
+        function_for_word = ns == nd == 1 and (
+            (sw[0].casefold() in FUNCTION_WORDS) != (dw[0].casefold() in FUNCTION_WORDS))
+        if anchored and 0 < ns <= MAX_SWAP_WORDS and 0 < nd <= MAX_SWAP_WORDS \
+                and not function_for_word:
             kind = _kind(sw, dw, names(stok, s_lo, i0, i1, src_text),
                          names(dtok, d_lo, j0, j1, dst_text))
             out.append(Edit(kind, src_text[ss[0]:ss[1]], dst_text[ds[0]:ds[1]], ss, ds))
