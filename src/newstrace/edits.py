@@ -49,7 +49,8 @@ How swaps are found (the rules that keep noise out):
    ends) there on both sides, the sentence edge standing for the missing anchor;
    otherwise, and when longer, its words are a deletion and/or an insertion.
    A single function word for a content word or back ("indicted" -> "of", ``FUNCTION_WORDS``)
-   is a rewrite too, never a swap.
+   is a rewrite too, never a swap; so is a change with punctuation between its words
+   ("he wrote, blaming" -> "thanks to"): a spinner swaps runs of words.
 4. A swap and a one-sided gap separated by a single matched word are one phrase:
    "last year" -> "a year ago" (gaps "last"->"a" and ""->"ago" around "year").
 5. A swap is a ``fact`` when its numbers differ, or when names (capitalised words
@@ -310,11 +311,20 @@ def _related_names(a: Sequence[str], b: Sequence[str]) -> bool:
                 return True
             if min(len(x), len(y)) >= 5 and SequenceMatcher(None, x, y).ratio() >= 0.8:
                 return True  # a spelling fix ("Coodination")
+    for x in fa + fb:  # "St" for "Saint": the letters of a short one, in order, in the other
+        for y in fb if x in fa else fa:
+            if 2 <= len(x) <= 4 < len(y) and x[0] == y[0] and _in_order(x, y):
+                return True
     ia = "".join(w[0] for w in fa if w)
     ib = "".join(w[0] for w in fb if w)
     ja = "".join(ch for w in fa for ch in w if ch.isalpha())
     jb = "".join(ch for w in fb for ch in w if ch.isalpha())
     return (len(ja) >= 2 and ja == ib) or (len(jb) >= 2 and jb == ia)
+
+
+def _in_order(short: str, long: str) -> bool:
+    it = iter(long)
+    return all(ch in it for ch in short)
 
 
 def _kind(src_words: Sequence[str], dst_words: Sequence[str],
@@ -367,6 +377,10 @@ def is_genuine_swap(src: str, dst: str) -> bool:
         return False
     if any(w in _STOPS_EXTRA for w in sw + dw):
         return False
+    if _broken(src, (0, len(src))) or _broken(dst, (0, len(dst))):
+        return False
+    if len(sw) == len(dw) == 1 and (sw[0] in FUNCTION_WORDS) != (dw[0] in FUNCTION_WORDS):
+        return False
     if classify_swap(src, dst) == "fact":
         return False
     s_content = any(w not in STOPWORDS for w in sw)
@@ -375,6 +389,15 @@ def is_genuine_swap(src: str, dst: str) -> bool:
 
 
 # --------------------------------------------------------------------------- word edits
+
+
+#: Punctuation between the words of a swap: a spinner swaps runs of words, so a change
+#: spanning a comma, a clause or a sentence end is a rewrite ("he wrote, blaming").
+_BREAK = re.compile(r"""[,;:!?#()\[\]"“”«»|/]|[.…](?=\s)""")
+
+
+def _broken(text: str, span: tuple[int, int]) -> bool:
+    return _BREAK.search(text, span[0], span[1]) is not None
 
 
 _SENTENCE_END = re.compile(r"""[)\]"'”’»]*[.!?…。！？]""")
@@ -494,7 +517,8 @@ def word_edits(src_text: str, src_start: int, src_end: int,
         function_for_word = ns == nd == 1 and (
             (sw[0].casefold() in FUNCTION_WORDS) != (dw[0].casefold() in FUNCTION_WORDS))
         if anchored and 0 < ns <= MAX_SWAP_WORDS and 0 < nd <= MAX_SWAP_WORDS \
-                and not function_for_word:
+                and not function_for_word and not _broken(src_text, ss) \
+                and not _broken(dst_text, ds):
             kind = _kind(sw, dw, names(stok, s_lo, i0, i1, src_text),
                          names(dtok, d_lo, j0, j1, dst_text))
             out.append(Edit(kind, src_text[ss[0]:ss[1]], dst_text[ds[0]:ds[1]], ss, ds))
