@@ -52,7 +52,8 @@ How swaps are found (the rules that keep noise out):
    is a rewrite too, never a swap; so is a change with punctuation between its words
    ("he wrote, blaming" -> "thanks to"): a spinner swaps runs of words.
 4. A swap and a one-sided gap separated by a single matched word are one phrase:
-   "last year" -> "a year ago" (gaps "last"->"a" and ""->"ago" around "year").
+   "last year" -> "a year ago" (gaps "last"->"a" and ""->"ago" around "year"); two
+   insertions (or deletions) around a word stay insertions (deletions).
 5. A swap is a ``fact`` when its numbers differ, or when names (capitalised words
    not starting a sentence, that neither text writes in lower case anywhere: not
    "Trade" in "Trade Minister" when "trade" occurs) stand on both sides and none of
@@ -471,8 +472,9 @@ def word_edits(src_text: str, src_start: int, src_end: int,
         if merged:
             p = merged[-1]
             one_word_between = g[0] - p[1] == 1 and g[2] - p[3] == 1
-            one_sided = (p[0] == p[1]) != (p[2] == p[3]) or (g[0] == g[1]) != (g[2] == g[3])
-            if (one_word_between and one_sided and p[4] and g[4]
+            p_swap = p[1] > p[0] and p[3] > p[2]
+            g_swap = g[1] > g[0] and g[3] > g[2]
+            if (one_word_between and p_swap != g_swap and p[4] and g[4]
                     and g[1] - p[0] <= MAX_SWAP_WORDS and g[3] - p[2] <= MAX_SWAP_WORDS):
                 p[1], p[3] = g[1], g[3]
                 continue
