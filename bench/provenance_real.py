@@ -437,7 +437,8 @@ def score_trace(case: Case, out: dict[str, Any], t: Tally, dup: dict[str, str],
     pred_comp = bool(out.get("composite"))
     k["comp_ok"] += truth_comp == pred_comp
     k["comp_n"] += 1
-    t.comp[("t" if truth_comp else "f") + ("p" if pred_comp else "n")] += 1
+    t.comp[{(True, True): "TP", (False, True): "FP", (True, False): "FN",
+            (False, False): "TN"}[(truth_comp, pred_comp)]] += 1
     if "classification" in out:
         t.class_n += 1
         ok = out["classification"] == truth_class(case)
@@ -537,7 +538,7 @@ def report_module_on_trace(t: Tally, title: str) -> None:
 
 def report_trace(t: Tally, n: int) -> None:
     lat = sorted(t.latency)
-    tp, fp, fn = t.comp["tp"], t.comp["fp"], t.comp["tn"]
+    tp, fp, fn = t.comp["TP"], t.comp["FP"], t.comp["FN"]
     f1 = 2 * tp / (2 * tp + fp + fn) if tp else (None if not (fp or fn) else 0.0)
     p = ratio(t.sub_pred_ok, t.sub_pred) if t.edits_field else None
     r = ratio(t.sub_truth_found, t.sub_truth) if t.edits_field else None
@@ -549,7 +550,7 @@ def report_trace(t: Tally, n: int) -> None:
     print(f"  {'  lenient (predicted doc contains the text)':48} {fmt(ratio(t.sent_ok_lenient, t.sent_n))}")
     print(f"  {'false attribution (sentences with no source)':48} "
           f"{fmt(ratio(t.false_attr, t.nosrc_n), '<= 0.05')}  [{t.nosrc_n} sentences]")
-    print(f"  {'composite F1':48} {fmt(f1, '>= 0.90')}  [tp {tp} fp {fp} fn {fn} tn {t.comp['fn']}]")
+    print(f"  {'composite F1':48} {fmt(f1, '>= 0.90')}  [tp {tp} fp {fp} fn {fn} tn {t.comp['TN']}]")
     print(f"  {'3-class derivation accuracy':48} {fmt(ratio(t.class_ok, t.class_n), '>= 0.90')}")
     print(f"  {'substitution precision':48} {fmt(p, '>= 0.80')}  [{t.sub_pred} reported]")
     print(f"  {'substitution recall':48} {fmt(r, '>= 0.80')}  [{t.sub_truth} made]")
