@@ -18,9 +18,9 @@ Public API:
     too long to be a swap.
 - ``word_edits(src_text, src_start, src_end, dst_text, dst_start, dst_end)``: the edits
   turning ``src_text[src_start:src_end]`` into ``dst_text[dst_start:dst_end]``.
-- ``Move(src_span, dst_span)`` and ``find_moves(src_text, dst_text, spans)``: aligned
-  passages ``(src_start, src_end, dst_start, dst_end)`` that appear in the copy in
-  another order than in the source.
+- ``Move(src_span, dst_span)`` and ``find_moves(src_text, dst_text, spans)``: which of the
+  aligned passages ``(src_start, src_end, dst_start, dst_end)``, or of the sentences
+  inside one, appear in the copy in another order than in the source.
 - ``classify_swap(src, dst)``: ``"fact"``, ``"phrase"`` or ``"substitution"`` for a pair of
   strings (names by capital letters alone, without sentence context).
 - ``is_genuine_swap(src, dst)``: whether a (from, to) pair of a corpus dictionary reads
@@ -30,7 +30,12 @@ Public API:
   inside a passage compared with its own source text (its swaps found, not one big
   insertion). The simplest way to wire the module in.
 - ``edit_counts(edits)``: ``[{"from", "to", "kind", "count"}]`` for the swap edits
-  (substitution, phrase, fact), the public ``edits`` JSON shape, commonest first.
+  (``SWAP_KINDS``: substitution, phrase, fact), the public ``edits`` JSON shape,
+  commonest first.
+
+Cost: about linear; a 1 MB spun copy against its 1 MB source as one passage takes
+about 1.3 s of CPU for ``passage_edits``, tokenising included
+(``bench/provenance_real.py --long 1000000``).
 
 How swaps are found (the rules that keep noise out):
 
@@ -86,7 +91,9 @@ import numpy as np
 from newstrace.tokens import CAPITAL, SENTENCE_START, STOP, Tokens, edge_offsets, tokenize_text
 
 __all__ = [
+    "FUNCTION_WORDS",
     "MAX_SWAP_WORDS",
+    "SWAP_KINDS",
     "Edit",
     "Move",
     "classify_swap",
