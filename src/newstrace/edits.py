@@ -55,7 +55,9 @@ How swaps are found (the rules that keep noise out):
    otherwise, and when longer, its words are a deletion and/or an insertion.
    A single function word for a content word or back ("indicted" -> "of", ``FUNCTION_WORDS``)
    is a rewrite too, never a swap; so is a change with punctuation between its words
-   ("he wrote, blaming" -> "thanks to"): a spinner swaps runs of words.
+   ("he wrote, blaming" -> "thanks to"): a spinner swaps runs of words. The same
+   marks in the same order on both sides anchor like a matched word, though: the gap
+   is cut there ("business,” said" -> "enterprise,” stated" is two swaps).
 4. A swap and a one-sided gap separated by a single matched word are one phrase:
    "last year" -> "a year ago" (gaps "last"->"a" and ""->"ago" around "year"); two
    insertions (or deletions) around a word stay insertions (deletions).
@@ -516,7 +518,33 @@ def word_edits(src_text: str, src_start: int, src_end: int,
             out.append(text[int(tok.starts[lo + i]):int(tok.ends[lo + i])])
         return out
 
-    for i0, i1, j0, j1, anchored in merged:
+    def breaks(text: str, tok: Tokens, lo: int, k0: int, k1: int) -> list[tuple[int, str]]:
+        """Word positions inside ``[k0, k1)`` that punctuation precedes, with the marks."""
+        out_b = []
+        for k in range(k0 + 1, k1):
+            between = text[int(tok.ends[lo + k - 1]):int(tok.starts[lo + k])]
+            if _BREAK.search(between + " "):
+                out_b.append((k, "".join(between.split()).replace("’", "'")))
+        return out_b
+
+    # punctuation standing on both sides anchors like a matched word: a gap holding the
+    # same marks in the same order on both sides is cut there ("business,” said" ->
+    # "enterprise,” stated" is two swaps)
+    pieces: list[list[int]] = []
+    for g in merged:
+        i0, i1, j0, j1, anchored = g
+        if i1 - i0 > 1 and j1 - j0 > 1:
+            bs = breaks(src_text, stok, s_lo, i0, i1)
+            bd = breaks(dst_text, dtok, d_lo, j0, j1)
+            if bs and [m for _, m in bs] == [m for _, m in bd]:
+                cuts_s = [i0] + [k for k, _ in bs] + [i1]
+                cuts_d = [j0] + [k for k, _ in bd] + [j1]
+                pieces.extend([cuts_s[x], cuts_s[x + 1], cuts_d[x], cuts_d[x + 1], anchored]
+                              for x in range(len(cuts_s) - 1))
+                continue
+        pieces.append(g)
+
+    for i0, i1, j0, j1, anchored in pieces:
         ss, ds = s_span(i0, i1), d_span(j0, j1)
         ns, nd = i1 - i0, j1 - j0
         sw = [src_text[int(s_starts[s_lo + i]):int(s_ends[s_lo + i])] for i in range(i0, i1)] \
