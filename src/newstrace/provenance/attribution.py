@@ -43,6 +43,7 @@ import numpy as np
 
 from newstrace.params import Params
 from newstrace.provenance.core import (
+    MAX_SUBSTITUTION_TOKENS,
     MIN_CONTRIBUTOR_SHARE,
     classify,
     derived_share,
@@ -174,6 +175,26 @@ def _mask_spans(mask: np.ndarray, tok: np.ndarray) -> tuple[tuple[int, int], ...
     return tuple((int(tok[a, 0]), int(tok[b, 1])) for a, b in zip(first, last, strict=True))
 
 
+def _close_gaps(mask: np.ndarray, gap: int) -> np.ndarray:
+    """``mask`` with runs of at most ``gap`` False between two True filled in.
+
+    >>> _close_gaps(np.array([1, 0, 0, 1, 0, 0, 0, 1], bool), 2).astype(int).tolist()
+    [1, 1, 1, 1, 0, 0, 0, 1]
+    """
+    idx = np.flatnonzero(mask)
+    out = mask.copy()
+    if len(idx) < 2:
+        return out
+    d = np.diff(idx)
+    fill = np.flatnonzero((d > 1) & (d <= gap + 1))
+    if len(fill):
+        delta = np.zeros(len(mask) + 1, dtype=np.int64)
+        np.add.at(delta, idx[fill] + 1, 1)
+        np.add.at(delta, idx[fill + 1], -1)
+        out |= np.cumsum(delta[:-1]) > 0
+    return out
+
+
 def attribute(
     text: str,
     spans_by_source: Mapping[str, Sequence[Span]],
@@ -203,10 +224,6 @@ def attribute(
     ids = [sid for sid, sp in spans_by_source.items() if sp and sid != self_id]
     spans = {sid: sorted(spans_by_source[sid]) for sid in ids}
     src_text = {sid: str(documents[sid]["text"]) for sid in ids}
-    cover = {sid: _tok_mask(starts, [(t0, t1) for t0, t1, _, _ in spans[sid]], n_tok) for sid in ids}
-    count = {sid: int(cover[sid].sum()) for sid in ids}
-    order = sorted(ids, key=lambda s: (-count[s], _date_key(documents[s], s)))
-
     matched_cache: dict[str, list[tuple[int, int, int, int]]] = {}
 
     def matches(sid: str) -> list[tuple[int, int, int, int]]:
@@ -219,8 +236,16 @@ def attribute(
             matched_cache[sid] = out
         return matched_cache[sid]
 
+    matched = {sid: _tok_mask(starts, [(m[0], m[1]) for m in matches(sid)], n_tok) for sid in ids}
+    # what a source covers: its matched words and the short gaps between them (a
+    # spinner's swaps), not the whole passage (the aligner may bridge a paragraph
+    # pasted from elsewhere between two of the source's paragraphs)
+    cover = {sid: _close_gaps(matched[sid], MAX_SUBSTITUTION_TOKENS) for sid in ids}
+    count = {sid: int(cover[sid].sum()) for sid in ids}
+    order = sorted(ids, key=lambda s: (-count[s], _date_key(documents[s], s)))
+
     def matched_mask(sid: str) -> np.ndarray:
-        return _tok_mask(starts, [(m[0], m[1]) for m in matches(sid)], n_tok)
+        return matched[sid]
 
     # -- groups: contributors by unique coverage, copies by near-identity ----------------
     contributors: list[list[str]] = []
@@ -281,7 +306,12 @@ def attribute(
             eds.extend(e for e in word_edits(st, s0, s1, text, t0, t1) if owned(gi, e.dst_span[0]))
         lead_edits[lead] = tuple(eds)
         lead_matches[lead] = tuple(m for m in matches(lead) if owned(gi, m[0]))
-        for mv in find_moves(st, text, [(s0, s1, t0, t1) for t0, t1, s0, s1 in spans[lead]]):
+        mine = []  # the lead's passages that are mostly its own (owned) tokens
+        for t0, t1, s0, s1 in spans[lead]:
+            lo, hi = np.searchsorted(starts, [t0, t1])
+            if hi > lo and int((owner[lo:hi] == gi).sum()) >= 0.5 * (hi - lo):
+                mine.append((s0, s1, t0, t1))
+        for mv in find_moves(st, text, mine):
             if owned(gi, mv.dst_span[0]):
                 moves.append((lead, mv))
         groups.append(SourceGroup(
