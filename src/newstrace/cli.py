@@ -294,6 +294,8 @@ def print_trace(text: str, result: dict[str, Any]) -> None:
         f"[bold]{verdict}[/bold]: {result['coverage']:.0%} of the text reused "
         f"from {len(result['sources'])} document(s)"
     )
+    if result.get("self"):
+        console.print(Text(f"this article is in the index as {result['self']}"))
     if result["earliest_source"]:
         console.print(f"earliest source: {result['earliest_source']}")
     if result["sources"]:

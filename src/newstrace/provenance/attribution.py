@@ -54,8 +54,16 @@ from newstrace.provenance.core import (
     lead_by_fidelity,
     spin_score,
 )
-from newstrace.provenance.edits import SWAP_KINDS, Edit, Move, find_moves, word_edits, word_matches
-from newstrace.tokens import TOKEN_RE, split_sentences
+from newstrace.provenance.edits import (
+    SWAP_KINDS,
+    Edit,
+    Move,
+    find_moves,
+    sentences_of,
+    word_edits,
+    word_matches,
+)
+from newstrace.tokens import TOKEN_RE
 
 #: A source is a copy of a contributor only when this share of its covered tokens lies
 #: in what the contributor covers ...
@@ -392,7 +400,7 @@ def _sentences(
         by_src[sid] = ([m[0] for m in ms], ms, [e.dst_span[0] for e in eds], eds)
     move_at = {mv.dst_span[0]: (sid, mv) for sid, mv in moves}
     out = []
-    for idx, (s, e) in enumerate(split_sentences(text)):
+    for idx, (s, e) in enumerate(sentences_of(text)):
         n_sent = int(np.searchsorted(starts, e) - np.searchsorted(starts, s))
         found: list[SentenceSource] = []
         if n_sent:

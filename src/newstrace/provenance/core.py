@@ -662,7 +662,8 @@ def spin_score(
 
 
 def moved_sentences(
-    text: str, matches: Sequence[tuple[int, int, int, int]]
+    text: str, matches: Sequence[tuple[int, int, int, int]],
+    sentences: Sequence[tuple[int, int]] | None = None,
 ) -> list[int]:
     """Indices of the copy's sentences that were moved relative to their source.
 
@@ -679,7 +680,7 @@ def moved_sentences(
     positions: list[tuple[int, float]] = []
     by_start = sorted(matches)
     starts = [m[0] for m in by_start]
-    for si, (s, e) in enumerate(split_sentences(text)):
+    for si, (s, e) in enumerate(split_sentences(text) if sentences is None else sentences):
         inside = sorted(m[2] for m in by_start[bisect.bisect_left(starts, s) : bisect.bisect_left(starts, e)])
         if inside:
             positions.append((si, float(inside[len(inside) // 2])))

@@ -122,6 +122,23 @@ def word_edits(src_text: str, src_start: int, src_end: int,
     return out
 
 
+_SENTENCES: OrderedDict[int, tuple[str, list[tuple[int, int]]]] = OrderedDict()
+
+
+def sentences_of(text: str) -> list[tuple[int, int]]:
+    """``split_sentences(text)``, remembered for the last few texts (by identity): the
+    model asks for the sentences of one long text once per source."""
+    hit = _SENTENCES.get(id(text))
+    if hit is None or hit[0] is not text:
+        hit = (text, split_sentences(text))
+        _SENTENCES[id(text)] = hit
+        if len(_SENTENCES) > 64:
+            _SENTENCES.popitem(last=False)
+    else:
+        _SENTENCES.move_to_end(id(text))
+    return hit[1]
+
+
 def find_moves(src_text: str, dst_text: str,
                spans: list[tuple[int, int, int, int]]) -> list[Move]:
     """Sentences of the copy moved relative to the source, over the aligned passages
@@ -135,10 +152,10 @@ def find_moves(src_text: str, dst_text: str,
     if not matches:
         return []
     matches.sort()
-    moved = moved_sentences(dst_text, matches)
+    sents = sentences_of(dst_text)
+    moved = moved_sentences(dst_text, matches, sents)
     if not moved:
         return []
-    sents = split_sentences(dst_text)
     starts = [m[0] for m in matches]
     out = []
     for si in moved:
