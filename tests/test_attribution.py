@@ -166,3 +166,30 @@ def test_word_edits_seam_kinds():
     kinds = {(e.src, e.dst): e.kind for e in word_edits(src, 0, len(src), dst, 0, len(dst))}
     assert kinds[("rose", "climbed")] == "substitution"
     assert kinds[("12", "14")] == "fact"
+
+
+def test_watch_reports_the_spun_copy_as_reuse_of_its_main_source(shape, tmp_path):
+    from newstrace.fixtures import write_jsonl
+    from newstrace.watch import add_watch, recent_reuses, run_watch
+
+    a, b = shape["a"]["id"], shape["b"]["id"]
+    recs = [{k: v for k, v in r.items() if k != "same_event_group"}
+            for r in [shape["a"], shape["b"]] + [r for r in load_originals()
+                                                 if r["id"] > "orig-10" and r["id"] not in (a, b)]]
+    write_jsonl(tmp_path / "base.jsonl", recs)
+    db = tmp_path / "w.duckdb"
+    with Index.open(db) as idx:
+        idx.ingest([tmp_path / "base.jsonl"])
+        idx.build()
+        add_watch(idx, [a, b])
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_jsonl(inbox / "001-copy.jsonl", [{"id": "copy-1", "text": shape["query"], "publisher": "Spin Farm"}])
+    rep = run_watch(db, inbox, once=True, settle=0)
+    assert rep.reuses >= 1
+    with Index.open(db) as idx:
+        found = {r["original_id"]: r for r in recent_reuses(idx.con) if r["copy_id"] == "copy-1"}
+    assert a in found and found[a]["composite"] and found[a]["meter_class"] == "wholly derived"
+    # B's pasted paragraph is reuse of B too, but the copy is mostly A's
+    assert b not in found or found[b]["share"] < found[a]["share"]
+    assert b in found[a]["other_sources"]
