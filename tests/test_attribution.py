@@ -15,7 +15,7 @@ from newstrace import Index
 from newstrace.corpus_provenance import analyse
 from newstrace.fixtures import load_originals, paragraph_spans, spin
 from newstrace.params import Params
-from newstrace.provenance import attribute, derived_share, word_edits
+from newstrace.provenance import attribute, copied_spans, derived_share, word_edits
 from newstrace.watch import _copy_analysis
 
 QUERY_ID = "spun-copy"
@@ -142,13 +142,16 @@ def test_rewording_counts_toward_the_class_quotations_do_not():
            "across the northern valleys, where many commuters depend on slow regional trains.")
     # the same prose, reworded: every few words a longer rewrite breaks the copied runs
     cpy = ("The regional council approved, following hours of heated argument among members, "
-           "a new budget for public transport on Tuesday after a very lengthy and quite bitter "
+           "a new budget for public transport that evening, after a very lengthy and quite bitter "
            "discussion about rising ticket prices and, as several speakers stressed repeatedly, "
-           "the cost of maintaining old rail lines that cross the distant northern valleys, where "
-           "so many of the local commuters depend on slow regional trains.")
+           "the cost of maintaining old rail lines, a burden that grows every single year, across "
+           "the northern valleys, where, as the transport union pointed out at length, many "
+           "commuters depend on slow regional trains.")
     spans = [(0, len(cpy), 0, len(src))]
     share = derived_share(cpy, np.ones(len(cpy), bool), [(src, spans)])
     assert share >= Params().partially_derived
+    # no run of copied words is long enough: only the rewording makes it derived
+    assert copied_spans(cpy, (0, len(cpy)), src, (0, len(src))) == []
     att = attribute(cpy, {"s": spans}, {"s": {"text": src, "published_at": None}}, Params())
     assert att.classification != "not derived" and att.derived_share == round(share, 4)
     # a direct quotation shared by two outlets: not derived either way

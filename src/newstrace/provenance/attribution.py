@@ -10,7 +10,8 @@ Rules (documented constants in ``newstrace.provenance.core`` and here):
 * **Sources** are ranked by the share of the text's tokens their passages cover, then
   by date. Going down the ranking, a source is an **independent source** (a
   *contributor*) when it covers at least ``MIN_CONTRIBUTOR_SHARE`` of the text's tokens
-  that no better-ranked contributor covers. Otherwise it is a **copy** of the
+  (or ``MIN_CONTRIBUTOR_TOKENS`` of them in a long text, whichever is fewer) that no
+  better-ranked contributor covers. Otherwise it is a **copy** of the
   contributor whose coverage holds at least ``COPY_WITHIN`` of its own, but only when
   their *own texts* are near-identical over that span: the words of the text that each
   of them matches there agree on ``NEAR_IDENTICAL`` of them (two articles that share
@@ -45,6 +46,7 @@ from newstrace.params import Params
 from newstrace.provenance.core import (
     MAX_SUBSTITUTION_TOKENS,
     MIN_CONTRIBUTOR_SHARE,
+    _words,
     classify,
     derived_share,
     earliest_label,
@@ -71,6 +73,9 @@ COPY_WITHIN = 0.8
 #: ... and, over that span, the text's words matched by the one and by the other agree
 #: on this share of those matched by either (their own texts are near-identical there).
 NEAR_IDENTICAL = 0.8
+#: ... or this many of its tokens, whichever is fewer: in a long text (a digest of many
+#: stories) each story's source is a source, though under 5 % of it.
+MIN_CONTRIBUTOR_TOKENS = 100
 #: A source counts for a sentence when it matches this share of the sentence's words.
 MIN_SENTENCE_SHARE = 0.2
 
@@ -225,7 +230,8 @@ def attribute(
             needs only the summary.
         self_id: the indexed id of the text itself (reported, never a source).
     """
-    tok = np.array([(m.start(), m.end()) for m in TOKEN_RE.finditer(text)], dtype=np.int64).reshape(-1, 2)
+    # the text's words (``_words``: ``TOKEN_RE``'s tokens, remembered for the text)
+    tok = np.array([(a, b) for a, b, _ in _words(text, 0, len(text))], dtype=np.int64).reshape(-1, 2)
     starts = tok[:, 0]
     n_tok = len(tok)
     nt = max(1, n_tok)
@@ -256,12 +262,13 @@ def attribute(
         return matched[sid]
 
     # -- groups: contributors by unique coverage, copies by near-identity ----------------
+    min_new = min(MIN_CONTRIBUTOR_SHARE * nt, MIN_CONTRIBUTOR_TOKENS)
     contributors: list[list[str]] = []
     minor: list[list[str]] = []
     covered = np.zeros(n_tok, dtype=bool)
     for sid in order:
         m = cover[sid]
-        if int((m & ~covered).sum()) / nt >= MIN_CONTRIBUTOR_SHARE:
+        if int((m & ~covered).sum()) >= min_new:
             contributors.append([sid])
             covered |= m
             continue
@@ -296,11 +303,14 @@ def attribute(
         free = (owner < 0) & cover[g[0]]
         owner[free] = gi
 
-    def owned(gi: int, pos: int) -> bool:
-        k = int(np.searchsorted(starts, pos, side="right")) - 1
-        if k < 0 or k >= n_tok:
-            return gi == 0
-        return int(owner[k]) == gi or (owner[k] < 0 and gi == 0)
+    def owned_all(gi: int, positions: Sequence[int]) -> list[bool]:
+        """Does contributor ``gi`` own the token at (or before) each char position?"""
+        if not len(positions):
+            return []
+        k = np.searchsorted(starts, np.asarray(positions, dtype=np.int64), side="right") - 1
+        ok = (k >= 0) & (k < n_tok)
+        own = np.where(ok, owner[np.clip(k, 0, max(0, n_tok - 1))] if n_tok else -1, -1)
+        return ((own == gi) | ((own < 0) & (gi == 0))).tolist()
 
     groups: list[SourceGroup] = []
     lead_edits: dict[str, tuple[Edit, ...]] = {}
@@ -311,17 +321,19 @@ def attribute(
         st = src_text[lead]
         eds: list[Edit] = []
         for t0, t1, s0, s1 in spans[lead]:
-            eds.extend(e for e in word_edits(st, s0, s1, text, t0, t1) if owned(gi, e.dst_span[0]))
-        lead_edits[lead] = tuple(eds)
-        lead_matches[lead] = tuple(m for m in matches(lead) if owned(gi, m[0]))
+            eds.extend(word_edits(st, s0, s1, text, t0, t1))
+        keep = owned_all(gi, [e.dst_span[0] for e in eds])
+        lead_edits[lead] = tuple(e for e, k in zip(eds, keep, strict=True) if k)
+        ms = matches(lead)
+        keep = owned_all(gi, [m[0] for m in ms])
+        lead_matches[lead] = tuple(m for m, k in zip(ms, keep, strict=True) if k)
         mine = []  # the lead's passages that are mostly its own (owned) tokens
         for t0, t1, s0, s1 in spans[lead]:
             lo, hi = np.searchsorted(starts, [t0, t1])
             if hi > lo and int((owner[lo:hi] == gi).sum()) >= 0.5 * (hi - lo):
                 mine.append((s0, s1, t0, t1))
-        for mv in find_moves(st, text, mine):
-            if owned(gi, mv.dst_span[0]):
-                moves.append((lead, mv))
+        mvs = find_moves(st, text, mine)
+        moves.extend((lead, mv) for mv, k in zip(mvs, owned_all(gi, [m.dst_span[0] for m in mvs]), strict=True) if k)
         groups.append(SourceGroup(
             id=lead, copies=tuple(g[1:]), share=round(float(group_cover[gi].sum()) / nt, 4),
             spans=_mask_spans(cover[lead], tok), published_at=documents[lead].get("published_at"),
@@ -386,10 +398,16 @@ def _sentences(
     matches: Any,
     moves: list[tuple[str, Move]],
 ) -> tuple[Sentence, ...]:
-    """Per sentence, its sources ranked (share, then group, then date): binary search
-    over each source's sorted matches and edits, so linear in the text's length."""
+    """Per sentence, its sources ranked (share, then group, then date). Each source's
+    matches are placed in sentences by one binary search each, and only the sentences
+    a source matches are visited: linear in the text's length and the matches."""
     leads = {g[0] for g in contributors}
-    by_src: dict[str, tuple[list[int], list[tuple[int, int, int, int]], list[int], list[Edit]]] = {}
+    sents = sentences_of(text)
+    s_starts = np.fromiter((a for a, _ in sents), dtype=np.int64, count=len(sents))
+    s_ends = np.fromiter((b for _, b in sents), dtype=np.int64, count=len(sents))
+    n_words = np.searchsorted(starts, s_ends) - np.searchsorted(starts, s_starts)
+    cand: dict[int, list[tuple[str, int, int]]] = defaultdict(list)  # sentence -> (source, i, j)
+    by_src: dict[str, tuple[list[tuple[int, int, int, int]], list[int], list[Edit]]] = {}
     for sid in order:
         ms = matches(sid)
         eds: list[Edit] = []
@@ -397,37 +415,49 @@ def _sentences(
         for t0, t1, s0, s1 in spans[sid]:
             eds.extend(word_edits(st, s0, s1, text, t0, t1))
         eds.sort(key=lambda e: e.dst_span)
-        by_src[sid] = ([m[0] for m in ms], ms, [e.dst_span[0] for e in eds], eds)
+        by_src[sid] = (ms, [e.dst_span[0] for e in eds], eds)
+        if not ms:
+            continue
+        m_starts = np.fromiter((m[0] for m in ms), dtype=np.int64, count=len(ms))
+        si = np.searchsorted(s_starts, m_starts, side="right") - 1
+        ok = si >= 0
+        ok[ok] = m_starts[ok] < s_ends[si[ok]]
+        pos = np.flatnonzero(ok)
+        if not len(pos):
+            continue
+        sis = si[pos]
+        cuts = np.flatnonzero(np.diff(sis)) + 1
+        firsts = np.concatenate(([0], cuts))
+        lasts = np.concatenate((cuts, [len(sis)]))
+        for a, b in zip(firsts.tolist(), lasts.tolist(), strict=True):
+            # matches are sorted by copy offset: those of one sentence are contiguous
+            cand[int(sis[a])].append((sid, int(pos[a]), int(pos[b - 1]) + 1))
     move_at = {mv.dst_span[0]: (sid, mv) for sid, mv in moves}
     out = []
-    for idx, (s, e) in enumerate(sentences_of(text)):
-        n_sent = int(np.searchsorted(starts, e) - np.searchsorted(starts, s))
+    for idx, (s, e) in enumerate(sents):
+        n_sent = int(n_words[idx])
         found: list[SentenceSource] = []
-        if n_sent:
-            for sid in order:
-                mstarts, ms, estarts, eds = by_src[sid]
-                i, j = bisect.bisect_left(mstarts, s), bisect.bisect_left(mstarts, e)
-                if j - i == 0:
-                    continue
-                share = (j - i) / n_sent
-                if share < MIN_SENTENCE_SHARE:
-                    continue
-                inside = ms[i:j]
-                b_start = min(m[2] for m in inside)
-                b_end = max(m[3] for m in inside)
-                src_words = len(TOKEN_RE.findall(src_text[sid], b_start, b_end))
-                if share >= 0.999 and src_words == len(inside):
-                    relation = "exact"
-                elif share >= 0.9:
-                    relation = "near-exact"
-                elif share >= 0.5:
-                    relation = "reworded"
-                else:
-                    relation = "partial"
-                a, b = bisect.bisect_left(estarts, s), bisect.bisect_right(estarts, e)
-                sent_eds = tuple(x for x in eds[a:b] if s <= x.dst_span[0] < e or (
-                    x.kind == "deletion" and s < x.dst_span[0] <= e))
-                found.append(SentenceSource(sid, relation, round(min(share, 1.0), 4), b_start, b_end, sent_eds))
+        for sid, i, j in cand.get(idx, ()) if n_sent else ():
+            ms, estarts, eds = by_src[sid]
+            share = (j - i) / n_sent
+            if share < MIN_SENTENCE_SHARE:
+                continue
+            inside = ms[i:j]
+            b_start = min(m[2] for m in inside)
+            b_end = max(m[3] for m in inside)
+            src_words = len(TOKEN_RE.findall(src_text[sid], b_start, b_end))
+            if share >= 0.999 and src_words == len(inside):
+                relation = "exact"
+            elif share >= 0.9:
+                relation = "near-exact"
+            elif share >= 0.5:
+                relation = "reworded"
+            else:
+                relation = "partial"
+            a, b = bisect.bisect_left(estarts, s), bisect.bisect_right(estarts, e)
+            sent_eds = tuple(x for x in eds[a:b] if s <= x.dst_span[0] < e or (
+                x.kind == "deletion" and s < x.dst_span[0] <= e))
+            found.append(SentenceSource(sid, relation, round(min(share, 1.0), 4), b_start, b_end, sent_eds))
         found.sort(key=lambda f: (-f.share, f.id not in leads, group_of.get(f.id, 1 << 30),
                                   _date_key(documents[f.id], f.id)))
         mv = move_at.get(s)

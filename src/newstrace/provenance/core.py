@@ -93,8 +93,9 @@ def copied_spans(
         quoted: ``quotation_mask(copy_text)`` when the caller has it.
         source_quoted: ``quotation_mask(source_text)`` likewise.
         stats: when given, filled with ``span`` (the passage widened to sentence
-            edges), ``words`` (its copy words outside quotations) and ``content``
-            (matched content words outside quotations on both sides): what
+            edges), ``words`` (its copy words outside quotations), ``content_words``
+            (its content words outside quotations) and ``content`` (matched content
+            words outside quotations on both sides): what
             ``reworded_weight`` needs, without aligning the passage twice.
 
     >>> src = 'Ten people died when floods hit northern villages, police said. "It is awful," the mayor said.'
@@ -125,6 +126,8 @@ def copied_spans(
             1 for c, s in pairs
             if not quoted[cw[c][0]] and not source_quoted[sw[s][0]]
             and _is_content(copy_text[cw[c][0]:cw[c][1]], cw[c][2]))
+        stats["content_words"] = sum(
+            1 for start, end, word in cw if not quoted[start] and _is_content(copy_text[start:end], word))
     out: list[tuple[int, int]] = []
     lim = MAX_SUBSTITUTION_TOKENS
 
@@ -191,7 +194,7 @@ def copied_mask(
                                      min_content_words, source_quoted, stats):
                 mask[a:b] = True
             if reworded is not None and stats:
-                w = reworded_weight(stats["content"], stats["words"])
+                w = reworded_weight(stats["content"], stats["content_words"])
                 if w > 0:
                     a, b = stats["span"]
                     np.maximum(reworded[a:b], w, out=reworded[a:b])
@@ -200,31 +203,32 @@ def copied_mask(
 
 #: A reused passage that is reworded rather than copied run by run (a heavy rewrite that
 #: the aligner still found: it passed its seed, density and topic tests) counts toward
-#: the derived share with a weight: its matched content words over its words outside
-#: quotations (``reworded_weight``), at most ``REWORDED_MAX_WEIGHT``, when it holds at
-#: least ``REWORDED_MIN_CONTENT_WORDS`` matched content words (names, stop words,
-#: attribution words and quotations never count, so two reports quoting one speaker
-#: still share nothing) and that density reaches ``REWORDED_MIN_DENSITY``.
-REWORDED_MIN_CONTENT_WORDS = 8
-REWORDED_MIN_DENSITY = 0.2
+#: the derived share with a weight (``reworded_weight``): the share of its content words
+#: outside quotations that match the source, at most ``REWORDED_MAX_WEIGHT``, when it
+#: holds at least ``REWORDED_MIN_CONTENT_WORDS`` matched content words (a paragraph's
+#: worth: names, stop words, attribution words and quotations never count, so two
+#: reports of one event sharing a sentence or a quotation stay out; on BASIL no
+#: passage between independent reports has more than 14) and that share reaches
+#: ``REWORDED_MIN_DENSITY``.
+REWORDED_MIN_CONTENT_WORDS = 16
+REWORDED_MIN_DENSITY = 0.3
 REWORDED_MAX_WEIGHT = 0.75
 
 
-def reworded_weight(content: int, words: int) -> float:
+def reworded_weight(content: int, content_words: int) -> float:
     """Weight of a reworded passage's characters in the derived share (see
-    ``REWORDED_MIN_CONTENT_WORDS``): 0 below the minimums, else the density of
-    matched content words, scaled so that ``REWORDED_MIN_DENSITY`` weighs 0.25 and
-    capped at ``REWORDED_MAX_WEIGHT``.
+    ``REWORDED_MIN_CONTENT_WORDS``): 0 below the minimums, else the share of its
+    content words that match the source, capped at ``REWORDED_MAX_WEIGHT``.
 
-    >>> reworded_weight(5, 10), reworded_weight(10, 40), reworded_weight(30, 40)
-    (0.0, 0.3125, 0.75)
+    >>> reworded_weight(10, 20), reworded_weight(20, 80), reworded_weight(20, 40), reworded_weight(30, 32)
+    (0.0, 0.0, 0.5, 0.75)
     """
-    if content < REWORDED_MIN_CONTENT_WORDS or words <= 0:
+    if content < REWORDED_MIN_CONTENT_WORDS or content_words <= 0:
         return 0.0
-    density = content / words
+    density = content / content_words
     if density < REWORDED_MIN_DENSITY:
         return 0.0
-    return min(REWORDED_MAX_WEIGHT, 1.25 * density)
+    return min(REWORDED_MAX_WEIGHT, density)
 
 
 #: ``copied_mask`` skips a passage when this share of its unquoted characters is already
@@ -678,12 +682,22 @@ def moved_sentences(
     [0]
     """
     positions: list[tuple[int, float]] = []
-    by_start = sorted(matches)
-    starts = [m[0] for m in by_start]
-    for si, (s, e) in enumerate(split_sentences(text) if sentences is None else sentences):
-        inside = sorted(m[2] for m in by_start[bisect.bisect_left(starts, s) : bisect.bisect_left(starts, e)])
-        if inside:
-            positions.append((si, float(inside[len(inside) // 2])))
+    sents = split_sentences(text) if sentences is None else sentences
+    if not matches or not sents:
+        return []
+    # each match's sentence by binary search (only the sentences holding matches are
+    # visited: linear in the matches, not sentences x matches)
+    ms = np.asarray(sorted(matches), dtype=np.int64).reshape(-1, 4)
+    s_starts = np.fromiter((a for a, _ in sents), dtype=np.int64, count=len(sents))
+    s_ends = np.fromiter((b for _, b in sents), dtype=np.int64, count=len(sents))
+    si = np.searchsorted(s_starts, ms[:, 0], side="right") - 1
+    ok = si >= 0
+    ok[ok] = ms[ok, 0] < s_ends[si[ok]]
+    si, src_pos = si[ok], ms[ok, 2]
+    if len(si):
+        cuts = np.flatnonzero(np.diff(si)) + 1
+        for grp_si, grp in zip(np.split(si, cuts), np.split(src_pos, cuts), strict=True):
+            positions.append((int(grp_si[0]), float(np.sort(grp)[len(grp) // 2])))
     if len(positions) < 2:
         return []
     # longest increasing subsequence (patience, O(n log n)) over source positions
