@@ -11,7 +11,7 @@ Rules (documented constants in ``newstrace.provenance.core`` and here):
   by date. Going down the ranking, a source is an **independent source** (a
   *contributor*) when it covers at least ``MIN_CONTRIBUTOR_SHARE`` of the text's tokens
   (or ``MIN_CONTRIBUTOR_TOKENS`` of them in a long text, whichever is fewer) that no
-  better-ranked contributor covers. Otherwise it is a **copy** of the
+  better-ranked contributor covers, in runs of at least ``MIN_UNIQUE_RUN`` tokens. Otherwise it is a **copy** of the
   contributor whose coverage holds at least ``COPY_WITHIN`` of its own, but only when
   their *own texts* are near-identical over that span: the words of the text that each
   of them matches there agree on ``NEAR_IDENTICAL`` of them (two articles that share
@@ -19,7 +19,8 @@ Rules (documented constants in ``newstrace.provenance.core`` and here):
   other source is a separate, minor source. Within a group the member that the text
   repeats most word for word leads (``lead_by_fidelity``).
 * **Main** source: the contributor with the largest share. **Composite**: two or more
-  contributors.
+  contributors, in a text that is derived (a text sharing only quotations or names
+  with two others is not a composite of them).
 * **Earliest**: ``earliest_label`` over the contributors and their copies (ties,
   undated members spelled out; corpus provenance directs pairs first, clock skew
   included, and only passes earlier sources).
@@ -76,6 +77,9 @@ NEAR_IDENTICAL = 0.8
 #: ... or this many of its tokens, whichever is fewer: in a long text (a digest of many
 #: stories) each story's source is a source, though under 5 % of it.
 MIN_CONTRIBUTOR_TOKENS = 100
+#: Only runs of at least this many tokens that no better source covers count as a
+#: source's own contribution (not slivers where two versions differ by a word or two).
+MIN_UNIQUE_RUN = 8
 #: A source counts for a sentence when it matches this share of the sentence's words.
 MIN_SENTENCE_SHARE = 0.2
 
@@ -188,6 +192,19 @@ def _mask_spans(mask: np.ndarray, tok: np.ndarray) -> tuple[tuple[int, int], ...
     return tuple((int(tok[a, 0]), int(tok[b, 1])) for a, b in zip(first, last, strict=True))
 
 
+def _long_runs(mask: np.ndarray, least: int) -> int:
+    """Number of True in runs of at least ``least`` of them.
+
+    >>> _long_runs(np.array([1, 1, 0, 1, 1, 1], bool), 3)
+    3
+    """
+    if not mask.any():
+        return 0
+    d = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
+    lengths = np.flatnonzero(d == -1) - np.flatnonzero(d == 1)
+    return int(lengths[lengths >= least].sum())
+
+
 def _close_gaps(mask: np.ndarray, gap: int) -> np.ndarray:
     """``mask`` with runs of at most ``gap`` False between two True filled in.
 
@@ -268,7 +285,7 @@ def attribute(
     covered = np.zeros(n_tok, dtype=bool)
     for sid in order:
         m = cover[sid]
-        if int((m & ~covered).sum()) >= min_new:
+        if _long_runs(m & ~covered, MIN_UNIQUE_RUN) >= min_new:
             contributors.append([sid])
             covered |= m
             continue
@@ -371,15 +388,16 @@ def attribute(
     edits = tuple(EditCount(k[0], k[1], k[2], c, tuple(sorted(docs_of[k])))
                   for k, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
+    cls = classify(share, params)
     sentences = _sentences(text, starts, order, contributors, group_of, spans, src_text, documents,
                            matches, moves) if detail else ()
     return Attribution(
         n_chars=len(text), n_tokens=n_tok, order=tuple(order),
         coverage_of={sid: round(count[sid] / nt, 4) for sid in order}, group_of=group_of,
         groups=tuple(groups), main=groups[0].id if groups else None,
-        composite=len(groups) >= 2, earliest_ids=tuple(earliest_ids), earliest_note=note,
+        composite=len(groups) >= 2 and cls != "not derived", earliest_ids=tuple(earliest_ids), earliest_note=note,
         coverage=round(float(any_cover.sum()) / nt, 4), derived_share=round(share, 4),
-        classification=classify(share, params), sentences=sentences, moves=tuple(moves),
+        classification=cls, sentences=sentences, moves=tuple(moves),
         lead_edits=lead_edits, lead_matches=lead_matches, edits=edits,
         substitutions=tuple(subs), aligned_words=aligned, spin_score=score,
         lexical_substitutions=n_lex, spun=is_spun(score, n_lex), self_id=self_id,

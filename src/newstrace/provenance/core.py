@@ -509,13 +509,32 @@ def _lcs_ops(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out[:k]
 
 
+_OPCODES_CACHE: OrderedDict[tuple[tuple[str, ...], tuple[str, ...]], list[tuple[str, int, int, int, int]]] = OrderedDict()
+_OPCODES_CACHE_SIZE = 2048
+
+
 def _word_opcodes(src: Sequence[str], cpy: Sequence[str]) -> list[tuple[str, int, int, int, int]]:
+    """``_word_opcodes_uncached``, remembered for recent word sequences: the attribution
+    model aligns a passage for its copied prose, its matches and its edits."""
+    key = (tuple(src), tuple(cpy))
+    hit = _OPCODES_CACHE.get(key)
+    if hit is not None:
+        _OPCODES_CACHE.move_to_end(key)
+        return hit
+    out = _word_opcodes_uncached(src, cpy)
+    _OPCODES_CACHE[key] = out
+    if len(_OPCODES_CACHE) > _OPCODES_CACHE_SIZE:
+        _OPCODES_CACHE.popitem(last=False)
+    return out
+
+
+def _word_opcodes_uncached(src: Sequence[str], cpy: Sequence[str]) -> list[tuple[str, int, int, int, int]]:
     """difflib-style opcodes (equal/replace/delete/insert) turning ``src`` into ``cpy``.
 
     Identical sequences take a fast path; otherwise a compiled LCS (difflib for huge
     passages). Adjacent deletions and insertions between two matches form a replace.
 
-    >>> _word_opcodes(["a", "b", "c"], ["a", "x", "c", "d"])
+    >>> _word_opcodes_uncached(["a", "b", "c"], ["a", "x", "c", "d"])
     [('equal', 0, 1, 0, 1), ('replace', 1, 2, 1, 2), ('equal', 2, 3, 2, 3), ('insert', 3, 3, 3, 4)]
     """
     n, m = len(src), len(cpy)
