@@ -637,6 +637,30 @@ def word_alignment(
     return matches, edits
 
 
+def word_matches_only(
+    copy_text: str,
+    copy_span: tuple[int, int],
+    source_text: str,
+    source_span: tuple[int, int],
+) -> list[tuple[int, int, int, int]]:
+    """``word_alignment(...)[0]`` without working out the edits (the matched words of a
+    passage are needed for every source, the edits only against a text's leads).
+
+    >>> word_matches_only("It was feeble.", (0, 6), "It was weak.", (0, 6))
+    [(0, 2, 0, 2), (3, 6, 3, 6)]
+    """
+    copy_span, source_span = extend_to_sentence_edges(copy_text, copy_span, source_text, source_span)
+    cw = _words(copy_text, *copy_span)
+    sw = _words(source_text, *source_span)
+    out: list[tuple[int, int, int, int]] = []
+    for tag, i1, i2, j1, _j2 in _word_opcodes([w for _, _, w in sw], [w for _, _, w in cw]):
+        if tag == "equal":
+            for k in range(i2 - i1):
+                s, c = sw[i1 + k], cw[j1 + k]
+                out.append((c[0], c[1], s[0], s[1]))
+    return out
+
+
 def is_lexical_substitution(source: str, replacement: str) -> bool:
     """True for a word-for-word swap a spinner makes; False for ordinary editing.
 

@@ -22,7 +22,12 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from newstrace.provenance.core import _common_prefix, moved_sentences, word_alignment
+from newstrace.provenance.core import (
+    _common_prefix,
+    moved_sentences,
+    word_alignment,
+    word_matches_only,
+)
 from newstrace.tokens import STOPWORDS, split_sentences
 
 #: Kinds of :class:`Edit` that swap words (what the substitution dictionary and the spin
@@ -91,8 +96,13 @@ def _align(src_text: str, src_start: int, src_end: int,
 
 def word_matches(src_text: str, src_start: int, src_end: int,
                  dst_text: str, dst_start: int, dst_end: int) -> list[tuple[int, int, int, int]]:
-    """Matched words of a passage: ``(dst_start, dst_end, src_start, src_end)`` each."""
-    return _align(src_text, src_start, src_end, dst_text, dst_start, dst_end)[0]
+    """Matched words of a passage: ``(dst_start, dst_end, src_start, src_end)`` each
+    (``word_alignment``'s matches; its edits only when asked: ``word_edits``)."""
+    key = (id(src_text), src_start, src_end, id(dst_text), dst_start, dst_end)
+    hit = _ALIGN_CACHE.get(key)
+    if hit is not None and hit[0] is src_text and hit[1] is dst_text:
+        return hit[2][0]
+    return word_matches_only(dst_text, (dst_start, dst_end), src_text, (src_start, src_end))
 
 
 def word_edits(src_text: str, src_start: int, src_end: int,
