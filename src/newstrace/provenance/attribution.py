@@ -181,6 +181,16 @@ def _tok_mask(starts: np.ndarray, spans: Sequence[tuple[int, int]], n: int) -> n
     return mask
 
 
+def _word_mask(starts: np.ndarray, matches: Sequence[tuple[int, int, int, int]], n: int) -> np.ndarray:
+    """Token mask of matched words (each match is one word: its token by binary search)."""
+    mask = np.zeros(n, dtype=bool)
+    if matches and n:
+        pos = np.fromiter((m[0] for m in matches), dtype=np.int64, count=len(matches))
+        k = np.searchsorted(starts, pos, side="right") - 1
+        mask[k[k >= 0]] = True
+    return mask
+
+
 def _mask_spans(mask: np.ndarray, tok: np.ndarray) -> tuple[tuple[int, int], ...]:
     """Char spans of the runs of True in a token mask (``tok``: ``(n, 2)`` offsets)."""
     if not mask.any():
@@ -218,9 +228,8 @@ def _close_gaps(mask: np.ndarray, gap: int) -> np.ndarray:
     d = np.diff(idx)
     fill = np.flatnonzero((d > 1) & (d <= gap + 1))
     if len(fill):
-        delta = np.zeros(len(mask) + 1, dtype=np.int64)
-        np.add.at(delta, idx[fill] + 1, 1)
-        np.add.at(delta, idx[fill + 1], -1)
+        n = len(mask) + 1
+        delta = np.bincount(idx[fill] + 1, minlength=n) - np.bincount(idx[fill + 1], minlength=n)
         out |= np.cumsum(delta[:-1]) > 0
     return out
 
@@ -267,7 +276,7 @@ def attribute(
             matched_cache[sid] = out
         return matched_cache[sid]
 
-    matched = {sid: _tok_mask(starts, [(m[0], m[1]) for m in matches(sid)], n_tok) for sid in ids}
+    matched = {sid: _word_mask(starts, matches(sid), n_tok) for sid in ids}
     # what a source covers: its matched words and the short gaps between them (a
     # spinner's swaps), not the whole passage (the aligner may bridge a paragraph
     # pasted from elsewhere between two of the source's paragraphs)
