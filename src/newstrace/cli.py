@@ -344,6 +344,8 @@ def print_trace(text: str, result: dict[str, Any]) -> None:
         Text(verdict, style="bold")
         + Text(f": {result['coverage']:.0%} of the text reused from {len(result['sources'])} document(s)")
     )
+    if result.get("self"):
+        console.print(Text(f"this article is in the index as {result['self']}"), soft_wrap=True)
     earliest = result["earliest_source"]
     if earliest:
         if isinstance(earliest, list):

@@ -73,19 +73,15 @@ import numpy as np
 import pyarrow as pa
 
 from newstrace.provenance import (
-    classify,
-    contributor_groups,
-    derived_share,
+    attribute,
     earliest_label,
-    exact_share,
+    edit_dict,
     is_lexical_substitution,
     is_spun,
-    lead_by_fidelity,
-    moved_sentences,
     spin_score,
-    word_alignment,
 )
 from newstrace.store import get_meta, registered, set_meta
+from newstrace.tokens import split_sentences
 
 #: Two dates closer than this may be clock skew: credit evidence decides the direction.
 CLOCK_SKEW = timedelta(hours=1)
@@ -294,87 +290,53 @@ def document_provenance(
     """
     key = target["doc_key"]
     text = target["text"]
-    n = max(1, len(text))
-    masks: dict[str, np.ndarray] = {}
     spans_of: dict[str, list[Span]] = {}
     basis_of: dict[str, str] = {}
     src_of: dict[str, dict[str, Any]] = {}
-    union = np.zeros(n, dtype=bool)
     for src, spans, basis in incoming:
         sid = str(src["id"])
-        m = np.zeros(n, dtype=bool)
-        for t0, t1, _, _ in spans:
-            m[t0:t1] = True
-        masks[sid] = m
-        spans_of[sid] = spans
+        spans_of[sid] = list(spans)
         basis_of[sid] = basis
         src_of[sid] = src
-        union |= m
-    order = sorted(masks, key=lambda sid: (-int(masks[sid].sum()), _date_key(src_of[sid])))
-    contributors = contributor_groups(masks, order, n)
-    lead_by_fidelity([g for g, _ in contributors], masks,
-                     lambda sid: exact_share(text, src_of[sid]["text"], spans_of[sid]))
-    # only copied prose counts: matched words outside quotations (provenance.copied_mask;
-    # sources in order of coverage, so a passage already copied from a better source is
-    # not word-aligned again)
-    share = derived_share(text, union, [(src_of[sid]["text"], spans_of[sid]) for sid in order]) if incoming else 0.0
-    subs: list[tuple[str, str]] = []
-    n_ins = n_del = n_moved = aligned = 0
-    sources_out = []
+    att = attribute(text, spans_of, src_of, params, basis=basis_of, detail=False)
+    n_ins = sum(1 for eds in att.lead_edits.values() for e in eds if e.kind == "insertion")
+    n_del = sum(1 for eds in att.lead_edits.values() for e in eds if e.kind == "deletion")
+    sources_out = [
+        {
+            "id": g.id, "copies": list(g.copies), "share": g.share,
+            "spans": [list(x) for x in g.spans], "basis": g.basis,
+            "published_at": _iso(g.published_at), "main": g.main,
+        }
+        for g in att.groups
+    ]
     det = []
-    for g, gm in contributors:
-        lead = g[0]
-        src = src_of[lead]
-        matches: list[Span] = []
-        edits: list[dict[str, Any]] = []
-        for t0, t1, s0, s1 in sorted(spans_of[lead]):
-            m_, e_ = word_alignment(text, (t0, t1), src["text"], (s0, s1))
-            matches.extend(m_)
-            edits.extend(e_)
-        moved = moved_sentences(text, sorted(matches))
-        aligned += len(matches)
-        n_moved += len(moved)
-        n_ins += sum(1 for e in edits if e["op"] == "insert")
-        n_del += sum(1 for e in edits if e["op"] == "delete")
-        subs.extend((e["source"], e["replacement"]) for e in edits if e["op"] == "substitute")
-        sources_out.append(
-            {
-                "id": lead, "copies": g[1:], "share": round(float(gm.sum()) / n, 4),
-                "spans": _mask_runs(masks[lead]), "basis": basis_of[lead],
-                "published_at": _iso(src.get("published_at")),
-            }
-        )
-        if keep_details:
+    if keep_details:
+        for g in att.groups:
+            moved_idx = [i for i, (s, _) in enumerate(split_sentences(text))
+                         if any(mv.dst_span[0] == s for sid, mv in att.moves if sid == g.id)]
             det.append(
                 {
-                    "source_id": lead, "source": src, "copies": g[1:],
-                    "passages": sorted(spans_of[lead]), "matches": sorted(matches),
-                    "edits": edits, "moved": moved, "share": float(gm.sum()) / n,
-                    "basis": basis_of[lead],
+                    "source_id": g.id, "source": src_of[g.id], "copies": list(g.copies),
+                    "passages": sorted(spans_of[g.id]), "matches": list(att.lead_matches[g.id]),
+                    "edits": [edit_dict(e) for e in att.lead_edits[g.id]], "moved": moved_idx,
+                    "share": g.share, "basis": g.basis,
                 }
             )
     if incoming:
-        # candidates for "earliest": each lead and the members that copy most of
-        # what the lead covers (not those sharing only a quotation with it)
-        members = [
-            sid for g, _ in contributors for sid in g
-            if sid == g[0]
-            or int((masks[sid] & masks[g[0]]).sum()) >= 0.5 * int(masks[g[0]].sum())
-        ] or order
-        _, earliest = earliest_label(members, {sid: src_of[sid] for sid in members})
+        earliest = att.earliest_note
     elif tied_ids:
         tied = sorted({str(target["id"]), *map(str, tied_ids)})
         earliest = "equally early: " + ", ".join(tied)
     else:
         earliest = str(target["id"])  # an original: it is its own earliest source
     record = {
-        "doc_key": key, "id": target["id"], "share_reused": round(share, 4),
-        "class": classify(share, params), "composite": len(contributors) >= 2,
-        "n_sources": len(contributors), "earliest_source": earliest,
-        "n_insertions": n_ins, "n_deletions": n_del, "n_moved": n_moved,
-        "aligned_words": aligned, "sources": sources_out,
+        "doc_key": key, "id": target["id"], "share_reused": att.derived_share,
+        "class": att.classification, "composite": att.composite,
+        "n_sources": len(att.groups), "earliest_source": earliest,
+        "n_insertions": n_ins, "n_deletions": n_del, "n_moved": len(att.moves),
+        "aligned_words": att.aligned_words, "sources": sources_out,
     }
-    return record, subs, det
+    return record, list(att.substitutions), det
 
 
 def unreused_document(doc_key: int, doc_id: str) -> dict[str, Any]:

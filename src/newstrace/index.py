@@ -609,17 +609,26 @@ class Index:
             self.con, np.unique(hashes).tolist(), self.params, self.params.max_trace_candidates
         )
         docs = self._fetch_documents([k for k, _ in ranked])
+        # the traced text may itself be indexed (same id, or the same text): it is said
+        # so (``self``) and attributed to the other documents only
+        self_id = provenance.find_self(text, query_id, {d["id"]: d for d in docs.values()})
+        if self_id is None and query_id != "query":
+            row = self.con.execute("SELECT 1 FROM documents WHERE id = ?", [query_id]).fetchall()
+            self_id = query_id if row else None
         passages: list[Passage] = []
         source_texts: dict[str, str] = {}
         for key, _shared in ranked:
             doc = docs[key]
+            if doc["id"] == self_id:
+                continue
             tok = self._tokenize(key, doc["text"])
             rows = align_tokens(query, tok, self.params)
             if rows.shape[0]:
                 passages.extend(rows_to_passages(rows, query, tok, query_id, doc["id"]))
                 source_texts[doc["id"]] = doc["text"]
         meta = {d["id"]: d for d in docs.values() if d["id"] in source_texts}
-        result = provenance.build_trace(text, query_id, passages, meta, self.params)
+        result = provenance.build_trace(text, query_id, passages, meta, self.params,
+                                        self_id=self_id)
         result["evasion"] = evasion_marks(text)  # look-alike letters, invisible characters
         return result
 

@@ -82,18 +82,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from newstrace.corpus_provenance import credits, direction
 from newstrace.errors import UserError
 from newstrace.ingest import Rejected, parse_date, read_documents
 from newstrace.provenance import (
-    classify,
-    contributor_groups,
-    exact_share,
+    attribute,
     is_lexical_substitution,
     is_spun,
-    lead_by_fidelity,
     spin_score,
     word_alignment,
 )
@@ -578,42 +573,26 @@ def _copy_analysis(idx: Any, key: int) -> dict[str, Any]:
         spans.setdefault(other, []).append((t0, t1, s0, s1))
     docs = _docs(con, list(spans) + [key])
     me = docs[key]
-    n = max(1, len(me["text"]))
-    masks: dict[str, np.ndarray] = {}
-    key_of: dict[str, int] = {}
-    union = np.zeros(n, dtype=bool)
+    spans_of: dict[str, list[tuple[int, int, int, int]]] = {}
+    src_of: dict[str, dict[str, Any]] = {}
+    basis_of: dict[str, str] = {}
     for other, sp in spans.items():
-        is_src, _ = direction(docs[other], me)
+        is_src, basis = direction(docs[other], me)
         if not is_src:
             continue
-        m = np.zeros(n, dtype=bool)
-        for t0, t1, _, _ in sp:
-            m[t0:t1] = True
         sid = str(docs[other]["id"])
-        masks[sid] = m
-        key_of[sid] = other
-        union |= m
-    order = sorted(masks, key=lambda s: (-int(masks[s].sum()), _date_key(docs[key_of[s]])))
-    contributors = [g for g, _ in contributor_groups(masks, order, n)]
-    lead_by_fidelity(contributors, masks,
-                     lambda sid: exact_share(me["text"], docs[key_of[sid]]["text"], spans[key_of[sid]]))
-    subs: list[tuple[str, str]] = []
-    aligned = 0
-    for g in contributors:
-        src = docs[key_of[g[0]]]
-        for t0, t1, s0, s1 in sorted(spans[key_of[g[0]]]):
-            m_, e_ = word_alignment(me["text"], (t0, t1), src["text"], (s0, s1))
-            aligned += len(m_)
-            subs.extend((e["source"], e["replacement"]) for e in e_ if e["op"] == "substitute")
-    rec = _recurrence(con, {(s.casefold(), r.casefold()) for s, r in subs})
-    score = spin_score(subs, aligned, rec)
-    n_lex = sum(1 for s, r in subs if is_lexical_substitution(s, r))
-    share = float(union.sum()) / n
+        spans_of[sid] = sp
+        src_of[sid] = docs[other]
+        basis_of[sid] = basis
+    # the one attribution model (as corpus provenance: same sources, class and edits)
+    att = attribute(me["text"], spans_of, src_of, idx.params, basis=basis_of, detail=False)
+    rec = _recurrence(con, {(s.casefold(), r.casefold()) for s, r in att.substitutions})
+    score = spin_score(list(att.substitutions), att.aligned_words, rec)
     return {
-        "share_reused": share, "class": classify(share, idx.params),
-        "composite": len(contributors) >= 2, "n_sources": len(contributors),
-        "spin_score": score, "spun": is_spun(score, n_lex),
-        "sources": [{"id": g[0], "copies": g[1:]} for g in contributors],
+        "share_reused": att.derived_share, "class": att.classification,
+        "composite": att.composite, "n_sources": len(att.groups),
+        "spin_score": score, "spun": is_spun(score, att.lexical_substitutions),
+        "sources": [{"id": g.id, "copies": list(g.copies), "main": g.main} for g in att.groups],
     }
 
 

@@ -143,7 +143,10 @@ def trace_view(text: str, result: dict[str, Any]) -> dict[str, Any]:
     groups: list[dict[str, Any]] = []
     for g, rank in sorted(group_rank.items(), key=lambda x: x[1]):
         members = [s for s in sources if int(s["group"]) == g]
-        members.sort(key=lambda s: (s["published_at"] is None, s["published_at"] or "", s["id"]))
+        # the attribution model's lead first (``composite_sources``), then by date
+        leads = set(result.get("contributors") or [])
+        members.sort(key=lambda s: (s["id"] not in leads, s["published_at"] is None,
+                                    s["published_at"] or "", s["id"]))
         bg, fg = PALETTE[colour_index(rank)]
         groups.append(
             {
@@ -208,6 +211,8 @@ def trace_view(text: str, result: dict[str, Any]) -> dict[str, Any]:
             f"article{'s' if len(sources) != 1 else ''}"
             + (f", drawn from {n_groups} independent sources." if n_groups > 1 else ".")
         )
+    if result.get("self"):
+        summary = f"This article is in the index as {result['self']}. " + summary
     earliest = result.get("earliest_source")
     if isinstance(earliest, list):
         earliest = earliest[0] if earliest else None
@@ -222,7 +227,7 @@ def trace_view(text: str, result: dict[str, Any]) -> dict[str, Any]:
         "earliest": by_id.get(earliest) if earliest else None,
         "n_sentences": len(result["sentences"]),
         "sourced_sentences": sourced_sentences,
-        "self_match": [s for s in sources if s["coverage"] >= 0.999 and len(sources) > 0],
+        "self_match": [result["self"]] if result.get("self") else [],
     }
 
 

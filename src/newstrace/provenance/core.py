@@ -1,4 +1,4 @@
-"""Stage 7: passages + dates -> sources, derivation class, composites, edits.
+"""The pieces of the attribution model (see ``newstrace.provenance``).
 
 Used by ``Index.trace`` for one query; corpus-wide provenance builds on the same
 pieces. Derivation classes follow the METER corpus (Gaizauskas, Clough et al.):
@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
-from collections import Counter, OrderedDict, defaultdict
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from difflib import SequenceMatcher
@@ -21,7 +21,6 @@ from typing import Any
 import numba as nb
 import numpy as np
 
-from newstrace.model import Passage
 from newstrace.params import Params
 from newstrace.tokens import STOPWORDS, TOKEN_RE, quotation_mask, split_sentences
 
@@ -73,6 +72,7 @@ def copied_spans(
     quoted: np.ndarray | None = None,
     min_content_words: int = MIN_COPIED_CONTENT_WORDS,
     source_quoted: np.ndarray | None = None,
+    stats: dict[str, Any] | None = None,
 ) -> list[tuple[int, int]]:
     """The parts of a passage's copy side that are copied prose, as char spans.
 
@@ -92,6 +92,11 @@ def copied_spans(
     Args:
         quoted: ``quotation_mask(copy_text)`` when the caller has it.
         source_quoted: ``quotation_mask(source_text)`` likewise.
+        stats: when given, filled with ``span`` (the passage widened to sentence
+            edges), ``words`` (its copy words outside quotations), ``content_words``
+            (its content words outside quotations) and ``content`` (matched content
+            words outside quotations on both sides): what
+            ``reworded_weight`` needs, without aligning the passage twice.
 
     >>> src = 'Ten people died when floods hit northern villages, police said. "It is awful," the mayor said.'
     >>> cpy = 'Floods killed ten. "It is awful," the mayor said on Monday.'
@@ -114,6 +119,15 @@ def copied_spans(
     for tag, i1, i2, j1, _j2 in _word_opcodes([w for *_, w in sw], [w for *_, w in cw]):
         if tag == "equal":
             pairs.extend((j1 + k, i1 + k) for k in range(i2 - i1))
+    if stats is not None:
+        stats["span"] = copy_span
+        stats["words"] = sum(1 for start, _, _ in cw if not quoted[start])
+        stats["content"] = sum(
+            1 for c, s in pairs
+            if not quoted[cw[c][0]] and not source_quoted[sw[s][0]]
+            and _is_content(copy_text[cw[c][0]:cw[c][1]], cw[c][2]))
+        stats["content_words"] = sum(
+            1 for start, end, word in cw if not quoted[start] and _is_content(copy_text[start:end], word))
     out: list[tuple[int, int]] = []
     lim = MAX_SUBSTITUTION_TOKENS
 
@@ -152,6 +166,7 @@ def copied_mask(
     text: str,
     sources: Iterable[tuple[str, Iterable[tuple[int, int, int, int]]]],
     min_content_words: int = MIN_COPIED_CONTENT_WORDS,
+    reworded: np.ndarray | None = None,
 ) -> np.ndarray:
     """Boolean mask of the characters of ``text`` that are copied prose (``copied_spans``).
 
@@ -159,6 +174,9 @@ def copied_mask(
         text: The document (the copy).
         sources: ``(source_text, passages)`` per source, each passage
             ``(start, end, source_start, source_end)`` (char offsets in ``text`` first).
+        reworded: when given (a float array as long as ``text``, zeros), each
+            passage's characters are set to its ``reworded_weight`` (the highest over
+            the passages covering them): the reworded prose around the copied runs.
     """
     mask = np.zeros(len(text), dtype=bool)
     quoted = _quotations(text)
@@ -171,10 +189,46 @@ def copied_mask(
                 continue  # (nearly) all of it is copied prose from an earlier-listed source
             if source_quoted is None:
                 source_quoted = _quotations(source_text)
+            stats: dict[str, Any] = {}
             for a, b in copied_spans(text, (t0, t1), source_text, (s0, s1), quoted,
-                                     min_content_words, source_quoted):
+                                     min_content_words, source_quoted, stats):
                 mask[a:b] = True
+            if reworded is not None and stats:
+                w = reworded_weight(stats["content"], stats["content_words"])
+                if w > 0:
+                    a, b = stats["span"]
+                    np.maximum(reworded[a:b], w, out=reworded[a:b])
     return mask
+
+
+#: A reused passage that is reworded rather than copied run by run (a heavy rewrite that
+#: the aligner still found: it passed its seed, density and topic tests) counts toward
+#: the derived share with a weight (``reworded_weight``): the share of its content words
+#: outside quotations that match the source, at most ``REWORDED_MAX_WEIGHT``, when it
+#: holds at least ``REWORDED_MIN_CONTENT_WORDS`` matched content words (a paragraph's
+#: worth: names, stop words, attribution words and quotations never count, so two
+#: reports of one event sharing a sentence or a quotation stay out; on BASIL no
+#: passage between independent reports has more than 14) and that share reaches
+#: ``REWORDED_MIN_DENSITY``.
+REWORDED_MIN_CONTENT_WORDS = 16
+REWORDED_MIN_DENSITY = 0.3
+REWORDED_MAX_WEIGHT = 0.75
+
+
+def reworded_weight(content: int, content_words: int) -> float:
+    """Weight of a reworded passage's characters in the derived share (see
+    ``REWORDED_MIN_CONTENT_WORDS``): 0 below the minimums, else the share of its
+    content words that match the source, capped at ``REWORDED_MAX_WEIGHT``.
+
+    >>> reworded_weight(10, 20), reworded_weight(20, 80), reworded_weight(20, 40), reworded_weight(30, 32)
+    (0.0, 0.0, 0.5, 0.75)
+    """
+    if content < REWORDED_MIN_CONTENT_WORDS or content_words <= 0:
+        return 0.0
+    density = content / content_words
+    if density < REWORDED_MIN_DENSITY:
+        return 0.0
+    return min(REWORDED_MAX_WEIGHT, density)
 
 
 #: ``copied_mask`` skips a passage when this share of its unquoted characters is already
@@ -203,8 +257,10 @@ def derived_share(
             (``(source_text, [(start, end, source_start, source_end), ...])`` per
             source). When given, only copied prose counts (``copied_mask``): runs of
             matched words outside quotations, not the reporting text, names and
-            attributions that an aligner passage also covers. Without it the whole
-            mask counts.
+            attributions that an aligner passage also covers, plus the reworded
+            prose of the passages with their ``reworded_weight`` (a rewrite is
+            reuse too, METER's *partially derived*, counted at a discount). Without
+            it the whole mask counts.
 
     >>> t = 'Rain fell. “We are ready,” the mayor said.'
     >>> derived_share(t, quotation_mask(t)), derived_share(t, np.ones(len(t), bool))
@@ -217,7 +273,10 @@ def derived_share(
     if n == 0:
         return 0.0
     if sources is not None:
-        reused = reused & copied_mask(text, sources)
+        weights = np.zeros(len(text), dtype=np.float32)
+        copied = reused & copied_mask(text, sources, reworded=weights) & outside
+        rest = reused & outside & ~copied
+        return (float(copied.sum()) + float(weights[rest].sum())) / n
     return float((reused & outside).sum()) / n
 
 
@@ -450,13 +509,32 @@ def _lcs_ops(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out[:k]
 
 
+_OPCODES_CACHE: OrderedDict[tuple[tuple[str, ...], tuple[str, ...]], list[tuple[str, int, int, int, int]]] = OrderedDict()
+_OPCODES_CACHE_SIZE = 2048
+
+
 def _word_opcodes(src: Sequence[str], cpy: Sequence[str]) -> list[tuple[str, int, int, int, int]]:
+    """``_word_opcodes_uncached``, remembered for recent word sequences: the attribution
+    model aligns a passage for its copied prose, its matches and its edits."""
+    key = (tuple(src), tuple(cpy))
+    hit = _OPCODES_CACHE.get(key)
+    if hit is not None:
+        _OPCODES_CACHE.move_to_end(key)
+        return hit
+    out = _word_opcodes_uncached(src, cpy)
+    _OPCODES_CACHE[key] = out
+    if len(_OPCODES_CACHE) > _OPCODES_CACHE_SIZE:
+        _OPCODES_CACHE.popitem(last=False)
+    return out
+
+
+def _word_opcodes_uncached(src: Sequence[str], cpy: Sequence[str]) -> list[tuple[str, int, int, int, int]]:
     """difflib-style opcodes (equal/replace/delete/insert) turning ``src`` into ``cpy``.
 
     Identical sequences take a fast path; otherwise a compiled LCS (difflib for huge
     passages). Adjacent deletions and insertions between two matches form a replace.
 
-    >>> _word_opcodes(["a", "b", "c"], ["a", "x", "c", "d"])
+    >>> _word_opcodes_uncached(["a", "b", "c"], ["a", "x", "c", "d"])
     [('equal', 0, 1, 0, 1), ('replace', 1, 2, 1, 2), ('equal', 2, 3, 2, 3), ('insert', 3, 3, 3, 4)]
     """
     n, m = len(src), len(cpy)
@@ -559,6 +637,30 @@ def word_alignment(
     return matches, edits
 
 
+def word_matches_only(
+    copy_text: str,
+    copy_span: tuple[int, int],
+    source_text: str,
+    source_span: tuple[int, int],
+) -> list[tuple[int, int, int, int]]:
+    """``word_alignment(...)[0]`` without working out the edits (the matched words of a
+    passage are needed for every source, the edits only against a text's leads).
+
+    >>> word_matches_only("It was feeble.", (0, 6), "It was weak.", (0, 6))
+    [(0, 2, 0, 2), (3, 6, 3, 6)]
+    """
+    copy_span, source_span = extend_to_sentence_edges(copy_text, copy_span, source_text, source_span)
+    cw = _words(copy_text, *copy_span)
+    sw = _words(source_text, *source_span)
+    out: list[tuple[int, int, int, int]] = []
+    for tag, i1, i2, j1, _j2 in _word_opcodes([w for _, _, w in sw], [w for _, _, w in cw]):
+        if tag == "equal":
+            for k in range(i2 - i1):
+                s, c = sw[i1 + k], cw[j1 + k]
+                out.append((c[0], c[1], s[0], s[1]))
+    return out
+
+
 def is_lexical_substitution(source: str, replacement: str) -> bool:
     """True for a word-for-word swap a spinner makes; False for ordinary editing.
 
@@ -607,7 +709,8 @@ def spin_score(
 
 
 def moved_sentences(
-    text: str, matches: Sequence[tuple[int, int, int, int]]
+    text: str, matches: Sequence[tuple[int, int, int, int]],
+    sentences: Sequence[tuple[int, int]] | None = None,
 ) -> list[int]:
     """Indices of the copy's sentences that were moved relative to their source.
 
@@ -622,12 +725,22 @@ def moved_sentences(
     [0]
     """
     positions: list[tuple[int, float]] = []
-    by_start = sorted(matches)
-    starts = [m[0] for m in by_start]
-    for si, (s, e) in enumerate(split_sentences(text)):
-        inside = sorted(m[2] for m in by_start[bisect.bisect_left(starts, s) : bisect.bisect_left(starts, e)])
-        if inside:
-            positions.append((si, float(inside[len(inside) // 2])))
+    sents = split_sentences(text) if sentences is None else sentences
+    if not matches or not sents:
+        return []
+    # each match's sentence by binary search (only the sentences holding matches are
+    # visited: linear in the matches, not sentences x matches)
+    ms = np.asarray(sorted(matches), dtype=np.int64).reshape(-1, 4)
+    s_starts = np.fromiter((a for a, _ in sents), dtype=np.int64, count=len(sents))
+    s_ends = np.fromiter((b for _, b in sents), dtype=np.int64, count=len(sents))
+    si = np.searchsorted(s_starts, ms[:, 0], side="right") - 1
+    ok = si >= 0
+    ok[ok] = ms[ok, 0] < s_ends[si[ok]]
+    si, src_pos = si[ok], ms[ok, 2]
+    if len(si):
+        cuts = np.flatnonzero(np.diff(si)) + 1
+        for grp_si, grp in zip(np.split(si, cuts), np.split(src_pos, cuts), strict=True):
+            positions.append((int(grp_si[0]), float(np.sort(grp)[len(grp) // 2])))
     if len(positions) < 2:
         return []
     # longest increasing subsequence (patience, O(n log n)) over source positions
@@ -753,210 +866,6 @@ def earliest_label(ids: Sequence[str], meta: Mapping[str, Mapping[str, Any]]) ->
 def _sort_key_date(meta: Mapping[str, Any]) -> tuple[bool, datetime, str]:
     when = meta.get("published_at")
     return (when is None, when or datetime.max, str(meta.get("id")))
-
-
-def build_trace(
-    text: str,
-    query_id: str,
-    passages: Sequence[Passage],
-    sources_meta: Mapping[str, Mapping[str, Any]],
-    params: Params,
-) -> dict[str, Any]:
-    """Assemble the ``trace --json`` document for one query.
-
-    Args:
-        text: The query text (side ``a`` of every passage).
-        query_id: Its id in the output.
-        passages: Passages between the query (a) and indexed documents (b).
-        sources_meta: ``{doc id: {"id", "title", "publisher", "url", "published_at", "text"}}``.
-        params: Uses ``wholly_derived`` and ``partially_derived``.
-    """
-    qtok = [(m.start(), m.end()) for m in TOKEN_RE.finditer(text)]
-    starts = np.array([s for s, _ in qtok], dtype=np.int64)
-    n_tok = max(1, len(qtok))
-    by_source: dict[str, list[Passage]] = defaultdict(list)
-    for p in passages:
-        by_source[str(p.b_id)].append(p)
-
-    covered_by: dict[str, np.ndarray] = {}
-    all_covered = np.zeros(len(qtok), dtype=bool)
-    matches_by_source: dict[str, list[tuple[int, int, int, int]]] = {}
-    edits_by_source: dict[str, list[dict[str, Any]]] = {}
-    for sid, ps in by_source.items():
-        mask = np.zeros(len(qtok), dtype=bool)
-        matches: list[tuple[int, int, int, int]] = []
-        edits: list[dict[str, Any]] = []
-        src_text = str(sources_meta[sid]["text"])
-        for p in ps:
-            lo, hi = np.searchsorted(starts, [p.a_start, p.a_end])
-            mask[lo:hi] = True
-            m, ed = word_alignment(text, (p.a_start, p.a_end), src_text, (p.b_start, p.b_end))
-            matches.extend(m)
-            edits.extend(ed)
-        covered_by[sid] = mask
-        all_covered |= mask
-        matches_by_source[sid] = sorted(matches)
-        edits_by_source[sid] = edits
-
-    # sources ranked by coverage, then date; grouped when they cover the same query text
-    order = sorted(
-        by_source, key=lambda s: (-int(covered_by[s].sum()), _sort_key_date(sources_meta[s]))
-    )
-    groups = group_sources(covered_by, order)
-    lead_by_fidelity(groups, covered_by, lambda sid: exact_share(
-        text, str(sources_meta[sid]["text"]), [(p.a_start, p.a_end, p.b_start, p.b_end) for p in by_source[sid]]))
-    group_of = {sid: gi for gi, g in enumerate(groups) for sid in g}
-    contributors = [
-        g for g in groups if max(covered_by[s].sum() for s in g) / n_tok >= MIN_CONTRIBUTOR_SHARE
-    ]
-
-    sources = []
-    for sid in order:
-        meta = sources_meta[sid]
-        sources.append(
-            {
-                "id": sid,
-                "title": meta.get("title"),
-                "publisher": meta.get("publisher"),
-                "url": meta.get("url"),
-                "published_at": _iso(meta.get("published_at")),
-                "coverage": round(float(covered_by[sid].sum()) / n_tok, 4),
-                "group": group_of[sid],
-                "passages": [p.to_dict() for p in sorted(by_source[sid], key=lambda p: p.a_start)],
-            }
-        )
-
-    sentences = []
-    for idx, (s, e) in enumerate(split_sentences(text)):
-        lo, hi = np.searchsorted(starts, [s, e])
-        n_sent = int(hi - lo)
-        found: list[dict[str, Any]] = []
-        for sid in by_source:
-            inside = [m for m in matches_by_source[sid] if s <= m[0] < e]
-            if not inside or n_sent == 0:
-                continue
-            share = len(inside) / n_sent
-            if share < 0.2:
-                continue
-            b_start = min(m[2] for m in inside)
-            b_end = max(m[3] for m in inside)
-            src_words = len(TOKEN_RE.findall(str(sources_meta[sid]["text"]), b_start, b_end))
-            if share >= 0.999 and src_words == len(inside):
-                relation = "exact"
-            elif share >= 0.9:
-                relation = "near-exact"
-            elif share >= 0.5:
-                relation = "reworded"
-            else:
-                relation = "partial"
-            sent_edits = [
-                x for x in edits_by_source[sid] if s <= x["copy_start"] < e or (
-                    x["op"] == "delete" and s < x["copy_start"] <= e)
-            ]
-            found.append(
-                {
-                    "id": sid,
-                    "relation": relation,
-                    "share": round(share, 4),
-                    "b_start": b_start,
-                    "b_end": b_end,
-                    "published_at": _iso(sources_meta[sid].get("published_at")),
-                    "edits": [x for x in sent_edits if x["op"] != "insert" or x["replacement"]],
-                }
-            )
-        found.sort(key=lambda f: (-f["share"], _sort_key_date(sources_meta[f["id"]])))
-        sentences.append(
-            {
-                "index": idx, "start": s, "end": e, "sources": found,
-                "note": None if found else "no source found", "moved": False,
-            }
-        )
-
-    edit_counts: Counter[tuple[str, str]] = Counter()
-    edit_docs: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for sid, edits in edits_by_source.items():
-        for x in edits:
-            if x["op"] == "substitute":
-                key = (x["source"], x["replacement"])
-                edit_counts[key] += 1
-                edit_docs[key].add(sid)
-    coverage = float(all_covered.sum()) / n_tok
-    # the class counts copied prose only: matched-word runs outside quotations
-    # (``copied_mask``), not the quotations and reporting text passages also cover
-    quoted = quotation_mask(text)
-    quoted_tok = np.array([quoted[s] for s, _ in qtok], dtype=bool)
-    copied = copied_mask(text, [
-        (str(sources_meta[sid]["text"]), [(p.a_start, p.a_end, p.b_start, p.b_end) for p in ps])
-        for sid, ps in by_source.items()
-    ]) & ~quoted
-    copied_tok = np.array([copied[s] for s, _ in qtok], dtype=bool)
-    n_own = int((~quoted_tok).sum()) if len(qtok) else 0
-    share_outside_quotes = float((all_covered & copied_tok).sum()) / n_own if n_own else 0.0
-    dated = [s for s in order if sources_meta[s].get("published_at") is not None]
-    earliest: list[str] = []
-    if dated:
-        first = min(sources_meta[s]["published_at"] for s in dated)
-        earliest = sorted(s for s in dated if sources_meta[s]["published_at"] == first)
-    # one independent source per contributing group: share and spans of the query
-    composite_sources = []
-    for g in contributors:
-        lead = g[0]
-        union = np.zeros(len(qtok), dtype=bool)
-        for sid in g:
-            union |= covered_by[sid]
-        composite_sources.append(
-            {
-                "id": lead,
-                "copies": g[1:],
-                "share": round(float(union.sum()) / n_tok, 4),
-                "spans": _mask_spans(covered_by[lead], qtok),
-                "published_at": _iso(sources_meta[lead].get("published_at")),
-            }
-        )
-    # edits against each group lead: moved sentences and the spin score
-    moved: list[dict[str, Any]] = []
-    lead_subs: list[tuple[str, str]] = []
-    aligned_words = 0
-    for g in contributors:
-        lead = g[0]
-        for si in moved_sentences(text, matches_by_source[lead]):
-            moved.append({"sentence": si, "source_id": lead})
-            sentences[si]["moved"] = True
-        aligned_words += len(matches_by_source[lead])
-        lead_subs.extend(
-            (x["source"], x["replacement"]) for x in edits_by_source[lead] if x["op"] == "substitute"
-        )
-    score = spin_score(lead_subs, aligned_words)
-    n_lex = sum(1 for a, b in lead_subs if is_lexical_substitution(a, b))
-    _, note = earliest_label([g[0] for g in contributors] or order, sources_meta)
-    return {
-        "query_id": query_id,
-        "n_sources": len(contributors),
-        "composite_sources": composite_sources,
-        "earliest_note": note if (contributors or order) else "no source found",
-        "moved": moved,
-        "spin": {
-            "score": score,
-            "lexical_substitutions": n_lex,
-            "aligned_words": aligned_words,
-            "spun": is_spun(score, n_lex),
-        },
-        "n_chars": len(text),
-        "n_tokens": len(qtok),
-        "coverage": round(coverage, 4),
-        "derived_share": round(share_outside_quotes, 4),
-        "classification": classify(share_outside_quotes, params),
-        "composite": len(contributors) >= 2,
-        "contributors": [g[0] if len(g) == 1 else _earliest(g, sources_meta) for g in contributors],
-        "earliest_source": earliest[0] if len(earliest) == 1 else (earliest or None),
-        "passages": [p.to_dict() for p in sorted(passages, key=lambda p: (p.a_start, str(p.b_id)))],
-        "sources": sources,
-        "sentences": sentences,
-        "edits": [
-            {"source": k[0], "replacement": k[1], "count": c, "source_ids": sorted(edit_docs[k])}
-            for k, c in edit_counts.most_common()
-        ],
-    }
 
 
 def is_spun(score: float, n_lexical: int) -> bool:
