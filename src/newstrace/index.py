@@ -151,13 +151,16 @@ class Index:
         paths: Iterable[str | Path],
         field_map: Mapping[str, str] | None = None,
         progress: ProgressFn | None = None,
+        follow_symlinks: bool = False,
     ) -> IngestReport:
         """Read files (JSONL, CSV, .txt folders, HTML, WARC) and store their documents.
 
         Bad records are reported in the returned ``IngestReport.rejected`` with file
-        and line; every good record is stored.
+        and line; every good record is stored. Symbolic links inside a folder that
+        point outside it are rejected unless ``follow_symlinks``.
         """
-        return self._store_items(read_located(paths, field_map), progress or _no_progress)
+        items = read_located(paths, field_map, follow_symlinks=follow_symlinks)
+        return self._store_items(items, progress or _no_progress)
 
     def _store_items(self, items: Iterable[tuple[str, Any]], progress: ProgressFn) -> IngestReport:
         """Store ``(where, item)`` pairs; ``where`` names the file and line in rejections."""
