@@ -42,6 +42,17 @@ def serve(
     get: str | None = typer.Option(
         None, "--get", help="Print the response to one GET request for PATH (e.g. /api/stats) and exit."
     ),
+    allowed_host: list[str] = typer.Option(
+        [], "--allowed-host",
+        help="A Host name the server answers to (repeatable; *.example.org for subdomains). "
+        "Default: localhost, 127.0.0.1, ::1 and the --host address.",
+    ),
+    max_concurrent: int = typer.Option(
+        4, "--max-concurrent", help="Trace/align requests run at once; more get 503 with Retry-After."
+    ),
+    body_timeout: float = typer.Option(
+        30.0, "--body-timeout", help="Seconds a client may take to send a request body (then 408)."
+    ),
 ) -> None:
     """Serve the web UI: paste an article and see where it came from.
 
@@ -54,9 +65,15 @@ def serve(
         raise UserError(f"--max-upload-mb: must be positive, got {max_upload_mb}")
     if not 0 < port < 65536:
         raise UserError(f"--port: must be 1-65535, got {port}")
-    from newstrace.web import create_app
+    if max_concurrent < 1:
+        raise UserError(f"--max-concurrent: must be at least 1, got {max_concurrent}")
+    if body_timeout <= 0:
+        raise UserError(f"--body-timeout: must be positive, got {body_timeout}")
+    from newstrace.web.app import LOOPBACK_HOSTS, create_app
 
-    app = create_app(db, max_upload_bytes=int(max_upload_mb * 1024 * 1024))
+    hosts = list(allowed_host) or [*LOOPBACK_HOSTS, *([host] if host not in ("0.0.0.0", "::", "") else [])]
+    app = create_app(db, max_upload_bytes=int(max_upload_mb * 1024 * 1024), allowed_hosts=tuple(hosts),
+                     max_concurrent=max_concurrent, body_timeout=body_timeout)
     if get is not None:
         import warnings
 
@@ -66,7 +83,7 @@ def serve(
 
         if not get.startswith("/"):
             raise UserError(f"--get: path must start with /, got {get!r}")
-        with TestClient(app) as client:
+        with TestClient(app, base_url="http://127.0.0.1") as client:
             response = client.get(get)
         sys.stdout.write(response.text)
         if not response.text.endswith("\n"):
@@ -82,6 +99,9 @@ def serve(
             "(it has no login).",
             err=True,
         )
+        if not allowed_host:
+            typer.echo(f"note: only Host names {', '.join(hosts)} are served; "
+                       "add others with --allowed-host NAME", err=True)
     typer.echo(f"newstrace: serving {db} on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
 
