@@ -549,11 +549,6 @@ def classify(ex: BaseException) -> UserError | None:
             err = open_error(Path(db or "database"), e, existed=True)
             if isinstance(err, (NoSpaceLeft, DatabaseDamaged)):
                 return err
-            low = str(e).lower()
-            if any(w in low for w in ("checksum", "corrupt", "invalidated", "could not read")):
-                return DatabaseDamaged(f"{db or 'database'}: database file is damaged "
-                                       f"({str(e).splitlines()[0][:200]})",
-                                       hint="restore it from a backup, or rebuild it from the original files")
     return None
 
 
@@ -606,4 +601,6 @@ def main(argv: list[str] | None = None) -> None:
         first = (str(ex).splitlines() or [""])[0][:200]
         _fail(UserError(f"internal error ({type(ex).__name__}: {first})",
                         hint="run again with --traceback for details, and please report it"))
+    if code == 130:  # typer turns Ctrl-C into a silent Exit(130)
+        _interrupt()
     sys.exit(code or 0)

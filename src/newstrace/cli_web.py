@@ -85,8 +85,15 @@ def serve(
             raise UserError(f"--get: path must start with /, got {get!r}")
         with TestClient(app, base_url="http://127.0.0.1") as client:
             response = client.get(get)
-        sys.stdout.write(response.text)
-        if not response.text.endswith("\n"):
+        from newstrace import term
+
+        body = response.text
+        if response.headers.get("content-type", "").startswith("application/json"):
+            body = term.escape_json_controls(body)  # still the same JSON
+        else:
+            body = term.clean(body)
+        sys.stdout.write(body)
+        if not body.endswith("\n"):
             sys.stdout.write("\n")
         if response.status_code >= 400:
             raise typer.Exit(1)

@@ -117,7 +117,11 @@ class Index:
         """
         params = params or DEFAULT_PARAMS
         con = connect(path, read_only=read_only)
-        stored = get_meta(con, "index_signature")
+        try:
+            stored = get_meta(con, "index_signature")
+        except BaseException:  # e.g. a damaged file: do not leave the connection open
+            con.close()
+            raise
         if stored is not None and stored != params.index_signature():
             con.close()
             raise IncompatibleIndex(

@@ -127,11 +127,13 @@ def open_error(path: Path, ex: BaseException, existed: bool = True) -> UserError
     if "no space left" in low or "disk is full" in low or "disk full" in low:
         return NoSpaceLeft(f"{path}: no space left on device ({first})",
                            hint="free some space and run the same command again")
-    if "lock" in low:
+    if "could not set lock" in low or "conflicting lock" in low:
         return UserError(f"{path}: database is in use by another process ({first})",
                          hint="wait for it to finish (or stop `newstrace serve`), then run again")
-    if existed and isinstance(ex, (duckdb.IOException, duckdb.InternalException,
-                                   duckdb.SerializationException, duckdb.FatalException)):
+    damaged_words = ("checksum", "corrupt", "invalidated", "could not read", "serializ")
+    if existed and (isinstance(ex, (duckdb.IOException, duckdb.InternalException,
+                                    duckdb.SerializationException, duckdb.FatalException))
+                    or any(w in low for w in damaged_words)):
         return DatabaseDamaged(f"{path}: database file is damaged or truncated ({first})",
                                hint="restore it from a backup, or rebuild it from the original files")
     return UserError(f"{path}: cannot open database ({first})")

@@ -100,7 +100,12 @@ def json_dumps(obj: Any, **kwargs: Any) -> str:
     ``json`` already writes C0 controls as ``\\u00XX``; this also writes C1
     controls and bidi overrides as escapes (``ensure_ascii=False`` would emit them raw).
     """
-    out = json.dumps(obj, **kwargs)
+    return escape_json_controls(json.dumps(obj, **kwargs))
+
+
+def escape_json_controls(out: str) -> str:
+    """JSON text with every control character and bidi override written as a ``\\uXXXX`` escape
+    (the same JSON value; only valid inside strings, where JSON puts such characters)."""
     return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", out)
 
 
