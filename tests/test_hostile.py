@@ -416,8 +416,10 @@ def test_real_ctrl_c_during_align_subprocess(tmp_path: Path) -> None:
     (tmp_path / "b.txt").write_text(b, encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
     proc = subprocess.Popen([sys.executable, "-m", "newstrace", "align", "a.txt", "b.txt"], cwd=tmp_path,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(6)
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            # a shell that started us in the background may have left SIGINT ignored
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    time.sleep(5)
     if proc.poll() is not None:
         pytest.skip("align finished before the interrupt")
     proc.send_signal(signal.SIGINT)

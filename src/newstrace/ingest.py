@@ -848,7 +848,8 @@ def _files(
                     if name.startswith("."):
                         continue
                     child = Path(dirpath) / name
-                    if not follow_symlinks and child.is_symlink() and not _inside(child, root):
+                    if (not follow_symlinks and child.is_symlink() and child.exists()
+                            and not _inside(child, root)):
                         yield child, path, ("symbolic link to a file outside the folder not followed "
                                             "(use --follow-symlinks to read it)")
                         continue
