@@ -604,7 +604,7 @@ def test_concurrent_heavy_requests_bounded() -> None:
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"{}"})
 
-    mw = GuardMiddleware(slow_app, max_body=10_000, max_upload=9_000, max_heavy=2)
+    mw = GuardMiddleware(slow_app, max_body=10_000, max_upload=9_000, max_heavy=2, queue_wait=0.05)
 
     async def one(path: str) -> int:
         sent: list[dict[str, Any]] = []
@@ -635,3 +635,39 @@ def test_concurrent_heavy_requests_bounded() -> None:
     assert statuses[5] == 200
     assert running["max"] == 3  # two traces and the light request
     assert mw.heavy_running == 0
+
+
+def test_heavy_requests_queue_briefly_before_503() -> None:
+    from newstrace.web.app import GuardMiddleware
+
+    running = {"n": 0, "max": 0}
+
+    async def work_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        running["n"] += 1
+        running["max"] = max(running["max"], running["n"])
+        await asyncio.sleep(0.05)
+        running["n"] -= 1
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    mw = GuardMiddleware(work_app, max_body=10_000, max_upload=9_000, max_heavy=2, queue_wait=5.0)
+
+    async def scenario() -> list[int]:
+        async def one() -> int:
+            sent: list[dict[str, Any]] = []
+
+            async def receive() -> dict[str, Any]:
+                return {"type": "http.request", "body": b'{"a": "x", "b": "y"}', "more_body": False}
+
+            async def send(m: dict[str, Any]) -> None:
+                sent.append(m)
+
+            scope = {"type": "http", "method": "POST", "path": "/api/align",
+                     "headers": [(b"host", b"localhost"), (b"content-type", b"application/json")]}
+            await mw(scope, receive, send)
+            return int(sent[0]["status"])
+
+        return list(await asyncio.gather(*(one() for _ in range(8))))
+
+    assert asyncio.run(scenario()) == [200] * 8
+    assert running["max"] == 2

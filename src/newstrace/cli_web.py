@@ -48,7 +48,12 @@ def serve(
         "Default: localhost, 127.0.0.1, ::1 and the --host address.",
     ),
     max_concurrent: int = typer.Option(
-        4, "--max-concurrent", help="Trace/align requests run at once; more get 503 with Retry-After."
+        4, "--max-concurrent",
+        help="Trace/align requests run at once; more wait (--queue-wait), then get 503 with Retry-After."
+    ),
+    queue_wait: float = typer.Option(
+        10.0, "--queue-wait",
+        help="Seconds a trace/align request waits for a free slot before it gets 503.",
     ),
     body_timeout: float = typer.Option(
         30.0, "--body-timeout", help="Seconds a client may take to send a request body (then 408)."
@@ -73,7 +78,7 @@ def serve(
 
     hosts = list(allowed_host) or [*LOOPBACK_HOSTS, *([host] if host not in ("0.0.0.0", "::", "") else [])]
     app = create_app(db, max_upload_bytes=int(max_upload_mb * 1024 * 1024), allowed_hosts=tuple(hosts),
-                     max_concurrent=max_concurrent, body_timeout=body_timeout)
+                     max_concurrent=max_concurrent, body_timeout=body_timeout, queue_wait=queue_wait)
     if get is not None:
         import warnings
 

@@ -69,8 +69,10 @@ DEFAULT_ALLOWED_HOSTS = (*LOOPBACK_HOSTS, "testserver")
 MAX_JSON_DEPTH = 64
 #: Seconds a client may take to send its whole request body.
 DEFAULT_BODY_TIMEOUT_S = 30.0
-#: Trace/align requests served at once; more get 503 with Retry-After.
+#: Trace/align requests served at once; more wait for a slot up to DEFAULT_QUEUE_WAIT_S
+#: seconds (before their body is read), then get 503 with Retry-After.
 DEFAULT_MAX_HEAVY = 4
+DEFAULT_QUEUE_WAIT_S = 10.0
 #: Requests that run the aligner (method, path).
 HEAVY = {("POST", "/api/trace"), ("POST", "/api/align"), ("POST", "/trace"), ("POST", "/compare"),
          ("GET", "/compare")}
@@ -165,6 +167,7 @@ class GuardMiddleware:
         self, app: Any, max_body: int, max_upload: int,
         allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS,
         body_timeout: float = DEFAULT_BODY_TIMEOUT_S, max_heavy: int = DEFAULT_MAX_HEAVY,
+        queue_wait: float = DEFAULT_QUEUE_WAIT_S,
     ) -> None:
         self.app = app
         self.max_body = max_body
@@ -172,7 +175,22 @@ class GuardMiddleware:
         self.allowed_hosts = tuple(h.lower() for h in allowed_hosts)
         self.body_timeout = body_timeout
         self.max_heavy = max_heavy
+        self.queue_wait = queue_wait
         self.heavy_running = 0
+
+    async def _heavy_slot(self) -> bool:
+        """Take one of the ``max_heavy`` slots, waiting up to ``queue_wait`` seconds for one.
+
+        Polls rather than using an ``asyncio.Semaphore``, which would tie the
+        middleware to one event loop.
+        """
+        deadline = time.monotonic() + self.queue_wait
+        while self.heavy_running >= self.max_heavy:
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.01)
+        self.heavy_running += 1
+        return True
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -239,8 +257,9 @@ class GuardMiddleware:
                 return
 
         heavy = (method, path) in HEAVY
-        if heavy and self.heavy_running >= self.max_heavy:
-            await reply(503, f"busy: {self.heavy_running} trace/align requests running; try again shortly",
+        if heavy and not await self._heavy_slot():
+            await reply(503, f"busy: {self.heavy_running} trace/align requests running and none "
+                             f"finished within {self.queue_wait:g} s; try again shortly",
                         [(b"retry-after", b"2")])
             return
 
@@ -264,8 +283,6 @@ class GuardMiddleware:
             return message
 
         app_receive = receive_limited
-        if heavy:
-            self.heavy_running += 1
         try:
             if is_json and method in ("POST", "PUT", "PATCH"):
                 # read the whole (capped) body first, to refuse deep nesting before any parser sees it
@@ -436,12 +453,14 @@ def create_app(
     allowed_hosts: tuple[str, ...] | list[str] | None = None,
     max_concurrent: int = DEFAULT_MAX_HEAVY,
     body_timeout: float = DEFAULT_BODY_TIMEOUT_S,
+    queue_wait: float = DEFAULT_QUEUE_WAIT_S,
 ) -> FastAPI:
     """The web application over the index at ``db_path`` (opened read-only).
 
     ``allowed_hosts``: Host header names served (default ``DEFAULT_ALLOWED_HOSTS``:
     this machine's names); ``max_concurrent``: trace/align requests run at once
-    (more get 503 with ``Retry-After``); ``body_timeout``: seconds a client may take
+    (more wait up to ``queue_wait`` seconds for a slot, then get 503 with
+    ``Retry-After``); ``body_timeout``: seconds a client may take
     to send its request body (408 after that).
 
     Raises:
@@ -465,7 +484,7 @@ def create_app(
     app.add_middleware(
         GuardMiddleware, max_body=limit + FORM_OVERHEAD_BYTES, max_upload=limit,
         allowed_hosts=tuple(allowed_hosts or DEFAULT_ALLOWED_HOSTS), body_timeout=body_timeout,
-        max_heavy=int(max_concurrent),
+        max_heavy=int(max_concurrent), queue_wait=max(0.0, float(queue_wait)),
     )
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR), follow_symlink=False), name="static")
     assets = _docs_assets()
