@@ -403,6 +403,7 @@ def test_interrupt_in_align_and_trace_is_130_with_message(clean_db: Path, tmp_pa
     assert "run the same command again to resume" in err
 
 
+@pytest.mark.slow
 def test_real_ctrl_c_during_align_subprocess(tmp_path: Path) -> None:
     """SIGINT to a real ``newstrace align`` of two long texts: 130 and one line, no traceback."""
     base = (CORPORA / "wire_reprint" / "articles.jsonl").read_text(encoding="utf-8")
@@ -410,8 +411,8 @@ def test_real_ctrl_c_during_align_subprocess(tmp_path: Path) -> None:
     import random
 
     rng = random.Random(7)
-    a = " ".join(rng.choice(words) for _ in range(400_000))
-    b = " ".join(rng.choice(words) for _ in range(400_000))
+    a = " ".join(rng.choice(words) for _ in range(800_000))
+    b = " ".join(rng.choice(words) for _ in range(800_000))
     (tmp_path / "a.txt").write_text(a, encoding="utf-8")
     (tmp_path / "b.txt").write_text(b, encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
@@ -419,12 +420,19 @@ def test_real_ctrl_c_during_align_subprocess(tmp_path: Path) -> None:
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             # a shell that started us in the background may have left SIGINT ignored
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    time.sleep(5)
+    # interrupt once the child has used 3 s of CPU: past the imports (about 1 s), inside the align
+    ticks = os.sysconf("SC_CLK_TCK")
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline:
+        fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        if (int(fields[11]) + int(fields[12])) / ticks >= 3.0:
+            break
+        time.sleep(0.1)
     if proc.poll() is not None:
         pytest.skip("align finished before the interrupt")
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err[-3000:]
+    assert proc.returncode == 130, (proc.returncode, err[-3000:])
     assert "Traceback" not in err and "SystemError" not in err
     assert "run the same command again to resume" in err
 
