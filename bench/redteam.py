@@ -168,7 +168,7 @@ def large_traces(db: Path, tmp: Path, k: int, mb: float, words: list[str], max_c
             size += len(w) + 1
         texts.append(" ".join(parts)[:target])
     server = Server(db, tmp / f"traces-{max_concurrent}.log", "--max-upload-mb", str(mb + 1),
-                    "--max-concurrent", str(max_concurrent), "--queue-wait", "60")
+                    "--max-concurrent", str(max_concurrent), "--queue-wait", "600")
     try:
         t0 = time.monotonic()
 

@@ -257,12 +257,6 @@ class GuardMiddleware:
                 return
 
         heavy = (method, path) in HEAVY
-        if heavy and not await self._heavy_slot():
-            await reply(503, f"busy: {self.heavy_running} trace/align requests running and none "
-                             f"finished within {self.queue_wait:g} s; try again shortly",
-                        [(b"retry-after", b"2")])
-            return
-
         received = 0
         deadline = time.monotonic() + self.body_timeout
         body_done = False
@@ -283,9 +277,11 @@ class GuardMiddleware:
             return message
 
         app_receive = receive_limited
+        slot = False
         try:
-            if is_json and method in ("POST", "PUT", "PATCH"):
-                # read the whole (capped) body first, to refuse deep nesting before any parser sees it
+            if heavy or (is_json and method in ("POST", "PUT", "PATCH")):
+                # read the whole (capped, timed) body first: slow senders never hold a trace
+                # slot, and deep JSON is refused before any parser sees it
                 chunks = []
                 while True:
                     message = await receive_limited()
@@ -295,7 +291,7 @@ class GuardMiddleware:
                     if not message.get("more_body", False):
                         break
                 raw = b"".join(chunks)
-                if json_depth(raw) > MAX_JSON_DEPTH:
+                if is_json and json_depth(raw) > MAX_JSON_DEPTH:
                     await reply(400, f"request body: JSON nested deeper than {MAX_JSON_DEPTH} levels")
                     return
                 replayed = False
@@ -307,6 +303,13 @@ class GuardMiddleware:
                         return {"type": "http.request", "body": raw, "more_body": False}
                     return await receive()
 
+            if heavy:
+                slot = await self._heavy_slot()
+                if not slot:
+                    await reply(503, f"busy: {self.heavy_running} trace/align requests running and "
+                                     f"none finished within {self.queue_wait:g} s; try again shortly",
+                                [(b"retry-after", b"2")])
+                    return
             await self.app(scope, app_receive, send_wrapped)
         except (PayloadTooLarge, BodyTimeout) as ex:
             if started:
@@ -321,7 +324,7 @@ class GuardMiddleware:
             if not started:
                 await reply(500, "internal server error")
         finally:
-            if heavy:
+            if slot:
                 self.heavy_running -= 1
 
     async def _reply(self, scope: dict[str, Any], send: Any, status: int, message: str,
