@@ -1,9 +1,11 @@
 """The ``newstrace`` command line: a thin layer over the library API.
 
 Each command parses its arguments, makes one library call, and prints the
-result (rich tables by default, the DESIGN.md JSON with ``--json``). User
-errors are one line on stderr and exit code 1; ``--traceback`` shows the trace.
-Exit code 2 means some input records were rejected (the rest were stored).
+result (rich tables by default, the DESIGN.md JSON with ``--json``). Every
+failure is one line on stderr with an exit code (``newstrace.errors``: 1 user
+error or missing database, 2 rejected records, 3 damaged database, 4 disk full,
+130 interrupted); ``--traceback`` shows the trace. Data reaches the terminal
+only through ``newstrace.term`` (control sequences stripped, markup escaped).
 """
 
 from __future__ import annotations
@@ -316,8 +318,8 @@ def trace(
 
         newstrace trace suspicious.txt --db news.duckdb
     """
-    text = _read_input(source)
-    with _open_index(db, read_only=True) as idx:
+    with _open_index(db, read_only=True) as idx:  # refuse a missing database before reading stdin
+        text = _read_input(source)
         result = idx.trace(text, query_id=source if source != "-" else "query")
     if as_json:
         _print_json(result)
