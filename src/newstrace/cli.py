@@ -37,7 +37,7 @@ app = typer.Typer(
 )
 console: Console = term.SafeConsole()
 err_console: Console = term.SafeConsole(stderr=True)
-_state: dict[str, Any] = {"traceback": False, "db": None}
+_state: dict[str, Any] = {"traceback": False, "set": {}, "db": None}
 
 DbOption = typer.Option(..., "--db", help="The newstrace database file (DuckDB).")
 
@@ -45,8 +45,17 @@ DbOption = typer.Option(..., "--db", help="The newstrace database file (DuckDB).
 @app.callback()
 def _root(
     traceback: bool = typer.Option(False, "--traceback", help="Show tracebacks for user errors too."),
+    set_: list[str] = typer.Option(
+        [], "--set",
+        help="Set a parameter, NAME=VALUE (repeatable; may follow the command). Wins over "
+        "newstrace.toml beside the database and the values stored in it; `newstrace params "
+        "--db FILE` lists them.",
+    ),
 ) -> None:
     _state["traceback"] = traceback
+    from newstrace.params import parse_sets
+
+    _state["set"] = parse_sets(set_)
 
 
 @contextmanager
@@ -100,7 +109,35 @@ def _open_index(db: Path, read_only: bool = False, create: bool = False) -> Any:
     if not create and not db.exists():
         hint = "check the path, or create it with `newstrace ingest FILES --db " + str(db) + "`"
         raise UserError(f"{db}: no such database", hint=hint)
-    return Index.open(db, read_only=read_only)
+    return Index.open(db, read_only=read_only, overrides=param_overrides())
+
+
+def param_overrides() -> dict[str, Any]:
+    """The ``--set`` values given on this command line."""
+    return dict(_state["set"])
+
+
+def _hoist_sets(argv: list[str]) -> list[str]:
+    """Move ``--set NAME=VALUE`` options to the front, where the root command reads them,
+    so they may be written after the subcommand like any other option."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            rest.extend(argv[i:])
+            break
+        if arg == "--set" and i + 1 < len(argv):
+            front += [arg, argv[i + 1]]
+            i += 2
+            continue
+        if arg.startswith("--set="):
+            front.append(arg)
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest
 
 
 def _remove_if_empty(db: Path) -> None:
@@ -461,6 +498,47 @@ def stats(db: Path = DbOption, as_json: bool = typer.Option(False, "--json")) ->
             console.print(term.text(f"{k:22} {v}"))
 
 
+@app.command("params")
+def params_cmd(
+    db: Optional[Path] = typer.Option(
+        None, "--db", help="The database whose parameters to show (default: the built-in defaults)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON {name: value}."),
+) -> None:
+    """The parameters in force: defaults, then those stored by the last build, then
+    newstrace.toml beside the database, then --set.
+
+    Examples:
+
+        newstrace params --db news.duckdb
+
+        newstrace params --db news.duckdb --set min_density=0.5 --json
+    """
+    from newstrace.params import CONFIG_NAME, DEFAULT_PARAMS, PARAMS, resolve
+    from newstrace.store import get_meta
+
+    stored = None
+    config = None
+    if db is not None:
+        if not db.exists():
+            raise UserError(f"{db}: no such database")
+        with _open_index(db, read_only=True) as idx:
+            stored = get_meta(idx.con, "params")
+        config = db.parent / CONFIG_NAME
+    params, origin = resolve(stored, config, param_overrides())
+    if as_json:
+        _print_json({name: getattr(params, name) for name, _, _ in PARAMS})
+        return
+    table = Table(title="parameters", title_justify="left")
+    for col in ("name", "value", "default", "from", "meaning"):
+        table.add_column(col, overflow="fold")
+    for name, _default, doc in PARAMS:
+        value = getattr(params, name)
+        table.add_row(name, term.text(value), str(getattr(DEFAULT_PARAMS, name)),
+                      term.text(origin.get(name, "default")), doc)
+    console.print(table)
+
+
 @app.command()
 def report(
     db: Path = DbOption,
@@ -575,7 +653,8 @@ def main(argv: list[str] | None = None) -> None:
     re-raises instead.
     """
     try:
-        code = app(args=argv, standalone_mode=False)
+        args = _hoist_sets(list(sys.argv[1:] if argv is None else argv))
+        code = app(args=args, standalone_mode=False, prog_name="newstrace")
     except click.exceptions.Abort as ex:
         if _state["traceback"]:
             raise

@@ -25,14 +25,14 @@ _DB = typer.Option(..., "--db", help="The newstrace database file (DuckDB).")
 
 
 def _open(db: Path, read_only: bool = False) -> Any:
-    from newstrace.cli import _state
+    from newstrace.cli import _state, param_overrides
     from newstrace.index import Index
 
     _state["db"] = str(db)
     if not db.exists():
         raise UserError(f"{db}: no such database",
                         hint=f"create it with `newstrace ingest FILES --db {db}` and `newstrace index`")
-    return Index.open(db, read_only=read_only)
+    return Index.open(db, read_only=read_only, overrides=param_overrides())
 
 
 @watch_app.command("add")

@@ -74,11 +74,13 @@ def serve(
         raise UserError(f"--max-concurrent: must be at least 1, got {max_concurrent}")
     if body_timeout <= 0:
         raise UserError(f"--body-timeout: must be positive, got {body_timeout}")
+    from newstrace.cli import param_overrides
     from newstrace.web.app import LOOPBACK_HOSTS, create_app
 
     hosts = list(allowed_host) or [*LOOPBACK_HOSTS, *([host] if host not in ("0.0.0.0", "::", "") else [])]
     app = create_app(db, max_upload_bytes=int(max_upload_mb * 1024 * 1024), allowed_hosts=tuple(hosts),
-                     max_concurrent=max_concurrent, body_timeout=body_timeout, queue_wait=queue_wait)
+                     max_concurrent=max_concurrent, body_timeout=body_timeout, queue_wait=queue_wait,
+                     overrides=param_overrides())
     if get is not None:
         import warnings
 

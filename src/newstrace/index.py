@@ -30,7 +30,8 @@ from newstrace.corpus_provenance import compute_provenance
 from newstrace.errors import IncompatibleIndex, UserError
 from newstrace.ingest import Rejected, coerce_documents, content_hash, read_located
 from newstrace.model import Document, IngestReport, Passage
-from newstrace.params import DEFAULT_PARAMS, Params
+from newstrace.params import CONFIG_NAME, Params
+from newstrace.params import resolve as resolve_params
 from newstrace.shingles import document_fingerprints, ngram_hashes
 from newstrace.store import connect, get_meta, registered, set_meta, transaction
 from newstrace.tokens import Tokens, tokenize_text
@@ -90,6 +91,13 @@ class _TokenCache:
             self.items.popitem(last=False)
 
 
+def _signature_diff(stored: Mapping[str, Any], wanted: Mapping[str, Any]) -> str:
+    """'ngram_tokens=3 (asked: 4), ...': the index parameters that differ."""
+    names = sorted(set(stored) | set(wanted), key=lambda n: (n not in wanted, n))
+    return ", ".join(f"{n}={stored.get(n)!r} (asked: {wanted.get(n)!r})"
+                     for n in names if stored.get(n) != wanted.get(n))
+
+
 class Index:
     """A newstrace index stored in one DuckDB file.
 
@@ -107,25 +115,37 @@ class Index:
     # -- opening -----------------------------------------------------------------------------
     @classmethod
     def open(
-        cls, path: str | Path, params: Params | None = None, read_only: bool = False
+        cls, path: str | Path, params: Params | None = None, read_only: bool = False,
+        overrides: Mapping[str, Any] | None = None,
     ) -> Index:
         """Open or create the index at ``path``.
 
+        Args:
+            params: the parameters to use, as given. None (the default) reads them back:
+                those stored by the index's last build, then ``newstrace.toml`` beside
+                the database, then ``overrides`` (``--set``), each over the one before
+                (``params.resolve``).
+            overrides: parameter values that win over the stored and configured ones
+                (only with ``params=None``).
+
         Raises:
             IncompatibleIndex: the index was built with other fingerprint parameters.
-            UserError: the file cannot be opened.
+            UserError: the file cannot be opened, or a parameter is unknown or ill-typed.
         """
-        params = params or DEFAULT_PARAMS
         con = connect(path, read_only=read_only)
-        try:
+        try:  # a damaged file or bad parameters: do not leave the connection open
+            if params is None:
+                params, _ = resolve_params(
+                    get_meta(con, "params"), Path(path).parent / CONFIG_NAME, overrides
+                )
             stored = get_meta(con, "index_signature")
-        except BaseException:  # e.g. a damaged file: do not leave the connection open
+        except BaseException:
             con.close()
             raise
         if stored is not None and stored != params.index_signature():
             con.close()
             raise IncompatibleIndex(
-                f"{path}: index built with {stored}, requested {params.index_signature()}",
+                f"{path}: index built with {_signature_diff(stored, params.index_signature())}",
                 hint="use the same parameters, or build a new database",
             )
         return cls(con, Path(path), params, read_only)
@@ -294,7 +314,11 @@ class Index:
         if stored is None:
             set_meta(self.con, "index_signature", self.params.index_signature())
         elif stored != self.params.index_signature():
-            raise IncompatibleIndex(f"{self.path}: index built with other parameters")
+            raise IncompatibleIndex(
+                f"{self.path}: index built with "
+                f"{_signature_diff(stored, self.params.index_signature())}",
+                hint="use the same parameters, or build a new database",
+            )
         set_meta(self.con, "params", self.params.to_json())
         if boilerplate is not None:
             set_meta(self.con, "strip_boilerplate", bool(boilerplate))

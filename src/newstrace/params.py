@@ -1,15 +1,32 @@
-"""Every tunable parameter, with one name everywhere (Params field, CLI flag, meta table).
+"""Every tunable parameter, with one name everywhere (Params field, ``--set``, meta table).
 
-Parameters marked *index* are stored in the database's ``meta`` table when the
-index is first built; opening the index with different values raises
-``IncompatibleIndex`` (the stored fingerprints would not match).
+The parameters an index is built with are stored in its ``meta`` table and read
+back when it is opened, so ``trace``, ``serve`` and ``report`` use what ``index``
+used. ``resolve`` layers the sources, each overriding the one before:
+
+1. the defaults below;
+2. the parameters stored in the database by its last build;
+3. ``newstrace.toml`` beside the database (a ``[params]`` table);
+4. ``--set name=value`` on the command line (or ``overrides`` in the API).
+
+The *index* parameters (``Params.index_signature``) cannot change once postings
+are stored: opening the index with other values raises ``IncompatibleIndex``.
 """
 
 from __future__ import annotations
 
+import ast
+import inspect
 import json
+import tomllib
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any
+from pathlib import Path
+from typing import Any, Mapping
+
+from newstrace.errors import UserError
+
+#: The configuration file read beside a database.
+CONFIG_NAME = "newstrace.toml"
 
 #: Bump when tokenisation or hashing changes: stored postings become invalid.
 NORMALISER_VERSION = 2
@@ -138,7 +155,118 @@ class Params:
 
 DEFAULT_PARAMS = Params()
 
-#: (name, default, help) for docs and --help.
+
+def _field_docs() -> dict[str, str]:
+    """Each field's docstring (the string literal under it in the class body)."""
+    try:
+        tree = ast.parse(inspect.getsource(Params))
+    except (OSError, TypeError):  # source not shipped: help stays empty
+        return {}
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    docs: dict[str, str] = {}
+    for node, after in zip(body, body[1:], strict=False):
+        if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+                and isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant)
+                and isinstance(after.value.value, str)):
+            docs[node.target.id] = " ".join(after.value.value.split())
+    return docs
+
+
+#: (name, default, help) for docs, ``newstrace params`` and --help.
 PARAMS: list[tuple[str, Any, str]] = [
-    (f.name, getattr(DEFAULT_PARAMS, f.name), "") for f in fields(Params)
+    (f.name, getattr(DEFAULT_PARAMS, f.name), doc)
+    for f, doc in ((f, _field_docs().get(f.name, "")) for f in fields(Params))
 ]
+
+_TYPES = {f.name: str(f.type) for f in fields(Params)}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def convert(name: str, value: Any, where: str) -> Any:
+    """``value`` as the type of field ``name``; ``where`` names the source in errors."""
+    kind = _TYPES.get(name)
+    if kind is None:
+        raise UserError(f"{where}: unknown parameter {name!r}",
+                        hint="newstrace params --db FILE lists them")
+    try:
+        if kind == "bool":
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in _TRUE | _FALSE:
+                return text in _TRUE
+            raise ValueError(value)
+        if kind == "int":
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError(value)
+            return int(value)
+        if kind == "float":
+            if isinstance(value, bool):
+                raise ValueError(value)
+            return float(value)
+    except (TypeError, ValueError):
+        raise UserError(f"{where}: {name} must be {kind}, got {value!r}") from None
+    return value
+
+
+def parse_sets(items: list[str]) -> dict[str, Any]:
+    """``--set name=value`` options -> ``{name: typed value}``, each name checked."""
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise UserError(f"--set {item!r}: expected NAME=VALUE, e.g. min_density=0.5")
+        name = name.strip()
+        out[name] = convert(name, value.strip(), f"--set {item!r}")
+    return out
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """The ``[params]`` table of a ``newstrace.toml`` file, values checked and typed."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as ex:
+        raise UserError(f"{path}: cannot read ({ex.strerror})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as ex:
+        raise UserError(f"{path}: not valid TOML ({ex})") from None
+    table = data.get("params", {})
+    if not isinstance(table, dict):
+        raise UserError(f"{path}: [params] must be a table of name = value")
+    extra = sorted(set(data) - {"params"})
+    if extra:
+        raise UserError(f"{path}: unknown section or key {extra[0]!r}",
+                        hint="parameters go in a [params] table")
+    return {name: convert(name, value, f"{path}: [params] {name}") for name, value in table.items()}
+
+
+def stored_values(text: str | None) -> dict[str, Any]:
+    """Parameters stored in an index's meta table; fields this version lacks are ignored."""
+    if not text:
+        return {}
+    try:
+        data = json.loads(text) if isinstance(text, str) else dict(text)
+    except (TypeError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if k in _TYPES}
+
+
+def resolve(stored: str | None, config: Path | None,
+            overrides: Mapping[str, Any] | None = None) -> tuple[Params, dict[str, str]]:
+    """The parameters in force and, per parameter not at its default, where it came from."""
+    values: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    layers: list[tuple[str, Mapping[str, Any]]] = [("index", stored_values(stored))]
+    if config is not None and config.is_file():
+        layers.append((str(config), read_config(config)))
+    layers.append(("--set", dict(overrides or {})))
+    for source, layer in layers:
+        for name, value in layer.items():
+            values[name] = convert(name, value, source)
+            origin[name] = source
+    params = replace(DEFAULT_PARAMS, **values)
+    origin = {k: v for k, v in origin.items() if getattr(params, k) != getattr(DEFAULT_PARAMS, k)
+              or v != "index"}
+    return params, origin

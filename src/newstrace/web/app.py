@@ -21,7 +21,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,7 @@ from starlette.requests import ClientDisconnect
 from newstrace.align import align_texts
 from newstrace.errors import UserError
 from newstrace.index import Index
-from newstrace.params import DEFAULT_PARAMS, Params
+from newstrace.params import Params
 from newstrace.report import template_env
 from newstrace.web import views
 
@@ -364,8 +364,9 @@ def _error_page(status: int, message: str) -> str:
 class _Store:
     """The read-only index and a lock to hand out one cursor per request."""
 
-    def __init__(self, db_path: str | Path, params: Params | None) -> None:
-        self.base = Index.open(db_path, params or DEFAULT_PARAMS, read_only=True)
+    def __init__(self, db_path: str | Path, params: Params | None,
+                 overrides: Mapping[str, Any] | None = None) -> None:
+        self.base = Index.open(db_path, params, read_only=True, overrides=overrides)
         self.lock = threading.Lock()
         self._overview: dict[str, Any] | None = None
 
@@ -453,6 +454,7 @@ def create_app(
     db_path: str | Path,
     params: Params | None = None,
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+    overrides: Mapping[str, Any] | None = None,
     allowed_hosts: tuple[str, ...] | list[str] | None = None,
     max_concurrent: int = DEFAULT_MAX_HEAVY,
     body_timeout: float = DEFAULT_BODY_TIMEOUT_S,
@@ -460,6 +462,8 @@ def create_app(
 ) -> FastAPI:
     """The web application over the index at ``db_path`` (opened read-only).
 
+    ``params=None`` reads the parameters back from the index (then ``newstrace.toml``
+    beside it, then ``overrides``), as the command line does.
     ``allowed_hosts``: Host header names served (default ``DEFAULT_ALLOWED_HOSTS``:
     this machine's names); ``max_concurrent``: trace/align requests run at once
     (more wait up to ``queue_wait`` seconds for a slot, then get 503 with
@@ -473,7 +477,7 @@ def create_app(
         raise UserError(f"max_concurrent must be at least 1, got {max_concurrent}")
     if body_timeout <= 0:
         raise UserError(f"body_timeout must be positive, got {body_timeout}")
-    store = _Store(db_path, params)
+    store = _Store(db_path, params, overrides)
     limit = int(max_upload_bytes)
     app = FastAPI(
         title="newstrace",
