@@ -324,3 +324,21 @@ def test_400_member_cluster_page(chain_server: dict[str, Any], page: Page) -> No
         seen |= set(more)
     assert len(seen) == n
     assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+def test_api_docs_render_offline_under_the_csp(server: dict[str, Any], page: Page) -> None:
+    """Swagger UI and ReDoc come from the package: they render with no CDN and no inline script."""
+    outside: list[str] = []  # anything actually fetched from elsewhere
+    page.on("requestfinished", lambda r: r.url.startswith(server["url"]) or r.url.startswith("data:")
+            or r.url.startswith("blob:") or outside.append(r.url))
+    page.goto(server["url"] + "/docs")
+    page.wait_for_selector(".opblock-tag", timeout=20_000)
+    assert "Trace an article" in page.inner_text("#swagger-ui")
+    assert page.console_errors == []  # type: ignore[attr-defined]
+    page.goto(server["url"] + "/redoc")
+    page.wait_for_selector(".api-content", timeout=20_000)
+    assert "Trace an article" in page.inner_text(".api-content")
+    # ReDoc's own "powered by" logo points at its CDN; the CSP blocks it and nothing else
+    assert all("img-src" in e and "Content Security Policy" in e
+               for e in page.console_errors), page.console_errors  # type: ignore[attr-defined]
+    assert outside == []

@@ -1,9 +1,11 @@
 """The ``newstrace`` command line: a thin layer over the library API.
 
 Each command parses its arguments, makes one library call, and prints the
-result (rich tables by default, the DESIGN.md JSON with ``--json``). User
-errors are one line on stderr and exit code 1; ``--traceback`` shows the trace.
-Exit code 2 means some input records were rejected (the rest were stored).
+result (rich tables by default, the DESIGN.md JSON with ``--json``). Every
+failure is one line on stderr with an exit code (``newstrace.errors``: 1 user
+error or missing database, 2 rejected records, 3 damaged database, 4 disk full,
+130 interrupted); ``--traceback`` shows the trace. Data reaches the terminal
+only through ``newstrace.term`` (control sequences stripped, markup escaped).
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from newstrace import term
 from newstrace.errors import UserError
+from newstrace.term import safe
 
 app = typer.Typer(
     name="newstrace",
@@ -31,9 +35,9 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     rich_markup_mode=None,
 )
-console = Console()
-err_console = Console(stderr=True)
-_state: dict[str, Any] = {"traceback": False, "set": {}}
+console: Console = term.SafeConsole()
+err_console: Console = term.SafeConsole(stderr=True)
+_state: dict[str, Any] = {"traceback": False, "set": {}, "db": None}
 
 DbOption = typer.Option(..., "--db", help="The newstrace database file (DuckDB).")
 
@@ -97,9 +101,14 @@ def parse_field_map(field: list[str]) -> dict[str, str]:
     return out
 
 
-def _open_index(db: Path, read_only: bool = False) -> Any:
+def _open_index(db: Path, read_only: bool = False, create: bool = False) -> Any:
+    """Open the database ``db``; unless ``create``, refuse (without creating it) when it is missing."""
     from newstrace.index import Index
 
+    _state["db"] = str(db)
+    if not create and not db.exists():
+        hint = "check the path, or create it with `newstrace ingest FILES --db " + str(db) + "`"
+        raise UserError(f"{db}: no such database", hint=hint)
     return Index.open(db, read_only=read_only, overrides=param_overrides())
 
 
@@ -131,8 +140,25 @@ def _hoist_sets(argv: list[str]) -> list[str]:
     return front + rest
 
 
+def _remove_if_empty(db: Path) -> None:
+    """After a failed first ``ingest``: delete the database it created if nothing was stored."""
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(db), read_only=True)
+        try:
+            n = con.execute("SELECT count(*) FROM documents").fetchone()[0]
+        finally:
+            con.close()
+    except (duckdb.Error, OSError):
+        n = 0
+    if n == 0:
+        for path in (db, db.with_name(db.name + ".wal")):
+            path.unlink(missing_ok=True)
+
+
 def _print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2, default=str) + "\n")
+    sys.stdout.write(term.json_dumps(obj, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
 def _read_input(arg: str, literal: bool = False) -> str:
@@ -180,6 +206,9 @@ def ingest(
         None, "--date-order",
         help="How to read numeric dates like 03/05/2024: dmy (3 May) or mdy (March 5). "
         "Without it they are read day first, with a warning for each ambiguous one.",
+    follow_symlinks: bool = typer.Option(
+        False, "--follow-symlinks",
+        help="Also read symbolic links inside a folder that point outside it (not followed by default).",
     ),
 ) -> None:
     """Store articles from files; re-ingesting the same content adds nothing.
@@ -198,21 +227,33 @@ def ingest(
     field_map = parse_field_map(field)
     if date_order is not None and date_order not in DATE_ORDERS:
         raise UserError(f"--date-order {date_order!r}: expected dmy or mdy")
-    with _open_index(db) as idx, progress_bar(not quiet) as bar:
-        report = idx.ingest(paths, field_map=field_map, progress=bar, date_order=date_order)
+    for path in paths:
+        if not path.exists() and not path.is_symlink():
+            raise UserError(f"{path}: no such file or directory")
+    created = not db.exists()
+    try:
+        with _open_index(db, create=True) as idx, progress_bar(not quiet) as bar:
+            report = idx.ingest(paths, field_map=field_map, progress=bar, date_order=date_order,
+                                follow_symlinks=follow_symlinks)
+    except BaseException:
+        if created:
+            _remove_if_empty(db)
+        raise
     for where, reason in report.rejected[:20] if not quiet else []:
-        err_console.print(Text(f"rejected: {where}: {reason}", style="yellow"), soft_wrap=True)
+        err_console.print(term.text(f"rejected: {where}: {reason}", style="yellow"), soft_wrap=True)
     if len(report.rejected) > 20 and not quiet:
         err_console.print(f"rejected: ... and {len(report.rejected) - 20} more", soft_wrap=True)
     if errors is not None:
         with errors.open("w", encoding="utf-8") as fh:
             for where, reason in report.rejected:
                 fh.write(json.dumps({"where": where, "reason": reason}, ensure_ascii=False) + "\n")
-    console.print(f"{db}: {report.summary()}", soft_wrap=True)
+    console.print(term.text(f"{db}: {report.summary()}"), soft_wrap=True)
     if report.warnings and not quiet:
         console.print(
-            f"{len(report.warnings)} record(s) stored with warnings, e.g. "
-            f"{report.warnings[0][0]}: {report.warnings[0][1]}",
+            term.text(
+                f"{len(report.warnings)} record(s) stored with warnings, e.g. "
+                f"{report.warnings[0][0]}: {report.warnings[0][1]}"
+            ),
             soft_wrap=True,
         )
     if report.rejected:
@@ -267,7 +308,7 @@ def index(
         report = idx.build(progress=bar, boilerplate=boilerplate)
         stats = idx.stats()
     timing = ", ".join(f"{k} {v:.2f}s" for k, v in report.seconds.items())
-    console.print(f"{db}: {report.summary()} ({timing})")
+    console.print(term.text(f"{db}: {report.summary()} ({timing})"))
     console.print(
         f"index: {stats['documents']} documents, {stats['passages']} passages, "
         f"{stats['clusters']} reuse clusters, {stats['families']} story families"
@@ -307,7 +348,7 @@ def align(
         snippet = ta[p.a_start : p.a_end]
         table.add_row(
             f"{p.a_start}-{p.a_end}", f"{p.b_start}-{p.b_end}", f"{p.score:.2f}",
-            Text(snippet[:120] + ("…" if len(snippet) > 120 else "")),
+            term.text(snippet[:120] + ("…" if len(snippet) > 120 else "")),
         )
     console.print(table)
 
@@ -327,8 +368,8 @@ def trace(
 
         newstrace trace suspicious.txt --db news.duckdb
     """
-    text = _read_input(source)
-    with _open_index(db, read_only=True) as idx:
+    with _open_index(db, read_only=True) as idx:  # refuse a missing database before reading stdin
+        text = _read_input(source)
         result = idx.trace(text, query_id=source if source != "-" else "query")
     if as_json:
         _print_json(result)
@@ -339,27 +380,28 @@ def trace(
 def print_trace(text: str, result: dict[str, Any]) -> None:
     """Render a trace result in the terminal: verdict, sources legend, coloured sentences."""
     colour = {s["id"]: _COLOURS[i % len(_COLOURS)] for i, s in enumerate(result["sources"])}
-    verdict = trace_verdict(result)
+    verdict = safe(trace_verdict(result))
     console.print(
         Text(verdict, style="bold")
         + Text(f": {result['coverage']:.0%} of the text reused from {len(result['sources'])} document(s)")
     )
     if result.get("self"):
-        console.print(Text(f"this article is in the index as {result['self']}"), soft_wrap=True)
+        console.print(term.text(f"this article is in the index as {result['self']}"), soft_wrap=True)
     earliest = result["earliest_source"]
     if earliest:
         if isinstance(earliest, list):
-            console.print(Text(f"earliest sources (tied): {', '.join(str(e) for e in earliest)}"), soft_wrap=True)
+            console.print(term.text(f"earliest sources (tied): {', '.join(str(e) for e in earliest)}"),
+                          soft_wrap=True)
         else:
-            console.print(Text(f"earliest source: {earliest}"), soft_wrap=True)
+            console.print(term.text(f"earliest source: {earliest}"), soft_wrap=True)
     if result["sources"]:
         table = Table(title="sources")
         for col in ("", "id", "publisher", "published", "share", "passages"):
             table.add_column(col)
         for s in result["sources"]:
             table.add_row(
-                Text("■", style=colour[s["id"]]), Text(s["id"]), Text(s["publisher"] or "-"),
-                (s["published_at"] or "undated")[:16], f"{s['coverage']:.0%}", str(len(s["passages"])),
+                Text("■", style=colour[s["id"]]), term.text(s["id"]), term.text(s["publisher"] or "-"),
+                term.text((s["published_at"] or "undated")[:16]), f"{s['coverage']:.0%}", str(len(s["passages"])),
             )
         console.print(table)
     ev = result.get("evasion") or {}
@@ -371,16 +413,16 @@ def print_trace(text: str, result: dict[str, Any]) -> None:
             f"({', '.join(kinds[:3])}{', ...' if len(kinds) > 3 else ''}): "
             "a sign of evasion (spinning)", style="bold yellow"), soft_wrap=True)
     for sent in result["sentences"]:
-        body = Text(text[sent["start"] : sent["end"]])
+        body = term.body(text[sent["start"] : sent["end"]])
         if sent["sources"]:
             best = sent["sources"][0]
             body.stylize(colour[best["id"]])
-            label = Text(f" [{best['id']} · {best['relation']}]", style="dim")
+            label = term.text(f" [{best['id']} · {best['relation']}]", style="dim")
             subs = [e for e in best["edits"] if e["op"] == "substitute"]
             if subs:
                 label.append(
-                    " " + "; ".join(f"{e['source']} → {e['replacement']}" for e in subs[:4])
-                    + (f"; and {len(subs) - 4} more" if len(subs) > 4 else ""),
+                    term.clean(" " + "; ".join(f"{e['source']} → {e['replacement']}" for e in subs[:4])
+                               + (f"; and {len(subs) - 4} more" if len(subs) > 4 else "")),
                     style="dim italic",
                 )
             body.append_text(label)
@@ -392,7 +434,7 @@ def print_trace(text: str, result: dict[str, Any]) -> None:
         shown = result["edits"][:_EDITS_SHOWN]
         more = len(result["edits"]) - len(shown)
         console.print(
-            Text(
+            term.text(
                 "substitutions: "
                 + "; ".join(f"{e['source']} → {e['replacement']} ×{e['count']}" for e in shown)
                 + (f"; and {more} more (--json lists all)" if more else "")
@@ -439,17 +481,17 @@ def clusters(
     for c in found:
         console.print(
             f"[bold]cluster {c['cluster_id']}[/bold]: {c['n_docs']} documents, "
-            f"earliest {c['earliest_id']} ({(c['earliest_at'] or 'undated')[:16]})"
+            f"earliest {safe(c['earliest_id'])} ({safe((c['earliest_at'] or 'undated')[:16])})"
         )
         snippet = c["text"][:200] + ("…" if len(c["text"]) > 200 else "")
-        console.print(Text("  “" + snippet.replace("\n", " ") + "”", style="italic"))
+        console.print(term.text("  “" + snippet.replace("\n", " ") + "”", style="italic"))
         shown = c["members"] if members <= 0 else c["members"][:members]
         for m in shown:
             spans = m.get("spans") or [[m["start"], m["end"]]]
             where = f"chars {spans[0][0]}-{spans[0][1]}" + (
                 f" (+{len(spans) - 1} more span{'s' if len(spans) > 2 else ''})" if len(spans) > 1 else "")
             console.print(
-                Text(f"   {(m['published_at'] or 'undated')[:16]:16}  {m['id']}  {m['publisher'] or '-'}  {where}")
+                term.text(f"   {(m['published_at'] or 'undated')[:16]:16}  {m['id']}  {m['publisher'] or '-'}  {where}")
             )
         if len(shown) < len(c["members"]):
             console.print(Text(f"   … and {len(c['members']) - len(shown)} more document(s) (--members 0 lists all)",
@@ -473,10 +515,10 @@ def show(
     if as_json:
         _print_json(doc)
         return
-    console.print(Text(f"{doc['id']} · {doc['publisher'] or '-'} · {doc['published_at'] or 'undated'}", style="bold"))
+    console.print(term.text(f"{doc['id']} · {doc['publisher'] or '-'} · {doc['published_at'] or 'undated'}", style="bold"))
     if doc["title"]:
-        console.print(Text(doc["title"], style="bold"))
-    body = Text(doc["text"])
+        console.print(term.text(doc["title"], style="bold"))
+    body = term.body(doc["text"])
     for p in doc["passages"]:
         body.stylize("reverse", p["start"], p["end"])
     console.print(body)
@@ -485,8 +527,8 @@ def show(
         table.add_column(col)
     for p in doc["passages"]:
         table.add_row(
-            f"{p['start']}-{p['end']}", Text(p["other_id"]), Text(p.get("other_publisher") or "-"),
-            (p.get("other_published_at") or "undated")[:16],
+            f"{p['start']}-{p['end']}", term.text(p["other_id"]), term.text(p.get("other_publisher") or "-"),
+            term.text((p.get("other_published_at") or "undated")[:16]),
             f"{p['other_start']}-{p['other_end']}", f"{p['score']:.2f}",
         )
     console.print(table)
@@ -506,7 +548,7 @@ def stats(db: Path = DbOption, as_json: bool = typer.Option(False, "--json")) ->
         _print_json(s)
     else:
         for k, v in s.items():
-            console.print(f"{k:22} {v}")
+            console.print(term.text(f"{k:22} {v}"))
 
 
 @app.command("params")
@@ -545,8 +587,8 @@ def params_cmd(
         table.add_column(col, overflow="fold")
     for name, _default, doc in PARAMS:
         value = getattr(params, name)
-        table.add_row(name, str(value), str(getattr(DEFAULT_PARAMS, name)),
-                      origin.get(name, "default"), doc)
+        table.add_row(name, term.text(value), str(getattr(DEFAULT_PARAMS, name)),
+                      term.text(origin.get(name, "default")), doc)
     console.print(table)
 
 
@@ -565,7 +607,7 @@ def report(
 
     with _open_index(db, read_only=True) as idx:
         path = write_report(idx, out)
-    console.print(f"report written to {path}")
+    console.print(term.text(f"report written to {path}"))
 
 
 @app.command()
@@ -601,27 +643,98 @@ def _register_extensions() -> None:
 _register_extensions()
 
 
+def _chain(ex: BaseException) -> Iterator[BaseException]:
+    """``ex`` and the exceptions it was raised from or during, innermost last."""
+    seen: set[int] = set()
+    cur: BaseException | None = ex
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        yield cur
+        cur = cur.__cause__ or cur.__context__
+
+
+def _interrupted(ex: BaseException) -> bool:
+    """Ctrl-C, also when it surfaces as click's Abort, a numba ``SystemError`` or DuckDB's own."""
+    import duckdb
+
+    return any(isinstance(e, (KeyboardInterrupt, duckdb.InterruptException)) for e in _chain(ex))
+
+
+def classify(ex: BaseException) -> UserError | None:
+    """The one-line ``UserError`` for a failure a user can meet (disk full, damaged database),
+    or None when ``ex`` is not one of those."""
+    import errno
+
+    import duckdb
+
+    from newstrace.errors import DatabaseDamaged, NoSpaceLeft
+    from newstrace.store import open_error
+
+    db = _state.get("db")
+    for e in _chain(ex):
+        if isinstance(e, UserError):
+            return e
+        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+            where = e.filename or db or "disk"
+            return NoSpaceLeft(f"{where}: no space left on device",
+                               hint="free some space and run the same command again to resume")
+        if isinstance(e, duckdb.Error):
+            err = open_error(Path(db or "database"), e, existed=True)
+            if isinstance(err, (NoSpaceLeft, DatabaseDamaged)):
+                return err
+    return None
+
+
+def _fail(ex: UserError) -> None:
+    err_console.print(term.text(f"Error: {ex}", style="red"), soft_wrap=True)
+    if ex.hint:
+        err_console.print(term.text(ex.hint), soft_wrap=True)
+    sys.exit(ex.exit_code)
+
+
+def _interrupt() -> None:
+    from newstrace.errors import EXIT_INTERRUPTED
+
+    err_console.print("Interrupted; run the same command again to resume.")
+    sys.exit(EXIT_INTERRUPTED)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the CLI and map errors to one line and an exit code."""
+    """Entry point: run the CLI and map every failure to one line and an exit code.
+
+    Exit codes are listed in ``newstrace.errors`` (and the README); ``--traceback``
+    re-raises instead.
+    """
     try:
         args = _hoist_sets(list(sys.argv[1:] if argv is None else argv))
         code = app(args=args, standalone_mode=False, prog_name="newstrace")
-    except UserError as ex:
+    except click.exceptions.Abort as ex:
         if _state["traceback"]:
             raise
-        err_console.print(Text(f"Error: {ex}", style="red"), soft_wrap=True)
-        if ex.hint:
-            err_console.print(Text(ex.hint), soft_wrap=True)
-        sys.exit(1)
-    except click.exceptions.Abort:
+        if _interrupted(ex):
+            _interrupt()
         err_console.print("Aborted.")
         sys.exit(1)
     except click.ClickException as ex:
         ex.show()
         sys.exit(1 if ex.exit_code == 2 else ex.exit_code)
-    except KeyboardInterrupt:
-        err_console.print("Interrupted; run the same command again to resume.")
-        sys.exit(130)
     except BrokenPipeError:
         sys.exit(0)
+    except (SystemExit, click.exceptions.Exit):
+        raise
+    except BaseException as ex:  # noqa: BLE001 - every failure becomes one line
+        if _state["traceback"]:
+            raise
+        if _interrupted(ex):
+            _interrupt()
+        err = classify(ex)
+        if err is not None:
+            _fail(err)
+        if not isinstance(ex, Exception):
+            raise
+        first = (str(ex).splitlines() or [""])[0][:200]
+        _fail(UserError(f"internal error ({type(ex).__name__}: {first})",
+                        hint="run again with --traceback for details, and please report it"))
+    if code == 130:  # typer turns Ctrl-C into a silent Exit(130)
+        _interrupt()
     sys.exit(code or 0)

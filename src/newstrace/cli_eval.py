@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from newstrace.errors import UserError
+from newstrace.term import SafeConsole
+from newstrace.term import text as term_text
 
 eval_app = typer.Typer(help="Measure the engine against ground truth.", no_args_is_help=True)
 
@@ -95,7 +96,7 @@ def eval_pan(
     if as_json:
         typer.echo(json.dumps(run.to_dict(), indent=1))
         return
-    console = Console()
+    console = SafeConsole()
     console.print(pan_table(run))
     console.print(
         f"negative pairs: {run.negative_pairs}, detections on them: {run.negative_detections} "
@@ -132,17 +133,17 @@ def eval_basil(
     if as_json:
         typer.echo(json.dumps(run.to_dict(), indent=1))
         return
-    console = Console()
+    console = SafeConsole()
     t = Table(title=f"BASIL: {run.pairs} cross-outlet pairs of {run.events} events")
     for col in ("pair", "score", "quoted", "a", "b"):
         t.add_column(col, overflow="fold")
     for p in run.passages:
         t.add_row(
-            f"{p['a_outlet']}/{p['b_outlet']} {p['event'][:8]}",
+            term_text(f"{p['a_outlet']}/{p['b_outlet']} {p['event'][:8]}"),
             f"{p['score']:.2f}",
             f"{min(p['a_quoted'], p['b_quoted']):.0%}",
-            p["a_text"],
-            p["b_text"],
+            term_text(p["a_text"]),
+            term_text(p["b_text"]),
         )
     console.print(t)
     console.print(
@@ -199,8 +200,8 @@ def synth(
     if as_json:
         typer.echo(json.dumps(rep.to_dict(), indent=1))
         return
-    console = Console()
-    t = Table(title=f"synth -> {rep.out}")
+    console = SafeConsole()
+    t = Table(title=term_text(f"synth -> {rep.out}"))
     t.add_column("type")
     t.add_column("pairs", justify="right")
     for k, v in rep.pairs.items():

@@ -13,9 +13,11 @@ import typer
 from rich.console import Console
 
 from newstrace.errors import UserError
+from newstrace.term import SafeConsole
+from newstrace.term import text as term_text
 
-console = Console()
-err_console = Console(stderr=True)
+console: Console = SafeConsole()
+err_console: Console = SafeConsole(stderr=True)
 
 
 def spark_index(
@@ -36,12 +38,12 @@ def spark_index(
         raise UserError(f"--engine spark: {reason}")
     from newstrace.spark.jobs import index_with_spark
 
-    log = None if quiet else (lambda msg: err_console.print(msg))
+    log = None if quiet else (lambda msg: err_console.print(term_text(msg)))
     report = index_with_spark(
         input_paths, out, master=master, partitions=partitions, overwrite=overwrite,
         log=log, field_map=field_map,
     )
-    console.print(f"{out}: {report.summary()}")
+    console.print(term_text(f"{out}: {report.summary()}"))
     if report.rejected:
         err_console.print(f"rejected records are listed in {out}/rejected/ (Parquet: where, reason)")
         raise typer.Exit(2)
@@ -98,7 +100,7 @@ def register(app: typer.Typer) -> None:
 
         counts = load_parquet(out_dir, db)
         seconds = counts.pop("seconds", 0)
-        console.print(
+        console.print(term_text(
             f"{db}: loaded {counts['documents']} documents, {counts['passages']} passages, "
             f"{counts['clusters']} clusters from {out_dir} ({seconds:.1f}s)"
-        )
+        ))

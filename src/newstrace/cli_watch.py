@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from pathlib import Path
@@ -11,26 +10,28 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
+from newstrace import term
 from newstrace.errors import UserError
+from newstrace.term import safe
 
 watch_app = typer.Typer(
     help="Watch originals and record who reuses them (reverse trace).", no_args_is_help=True
 )
-console = Console()
-err_console = Console(stderr=True)
+console: Console = term.SafeConsole()
+err_console: Console = term.SafeConsole(stderr=True)
 
 _DB = typer.Option(..., "--db", help="The newstrace database file (DuckDB).")
 
 
 def _open(db: Path, read_only: bool = False) -> Any:
+    from newstrace.cli import _state, param_overrides
     from newstrace.index import Index
 
-    if read_only and not db.exists():
-        raise UserError(f"{db}: no such database")
-    from newstrace.cli import param_overrides
-
+    _state["db"] = str(db)
+    if not db.exists():
+        raise UserError(f"{db}: no such database",
+                        hint=f"create it with `newstrace ingest FILES --db {db}` and `newstrace index`")
     return Index.open(db, read_only=read_only, overrides=param_overrides())
 
 
@@ -78,13 +79,13 @@ def add(
             for item in read_documents(paths):
                 if isinstance(item, Rejected):
                     rejected += 1
-                    err_console.print(Text(f"rejected: {item}", style="yellow"))
+                    err_console.print(term.text(f"rejected: {item}", style="yellow"))
                 else:
                     docs.append(item[0])
             res = idx.add(docs)
             rejected += len(res.rejected)
             for where, reason in res.rejected[:20]:
-                err_console.print(Text(f"rejected: {where}: {reason}", style="yellow"))
+                err_console.print(term.text(f"rejected: {where}: {reason}", style="yellow"))
             doc_ids.extend(d.id for d in docs)
             if backfill:
                 _build(idx, "fast")  # align the originals with what is indexed already
@@ -97,7 +98,7 @@ def add(
         what.append(f"{len(out['documents'])} document(s)")
     if out["publisher"]:
         what.append(f"publisher {out['publisher']!r}")
-    console.print(f"watching {' and '.join(what)}; {out['backfilled']} existing reuse(s) recorded")
+    console.print(term.text(f"watching {' and '.join(what)}; {out['backfilled']} existing reuse(s) recorded"))
     if rejected:
         raise typer.Exit(2)
 
@@ -136,7 +137,7 @@ def list_(db: Path = _DB, as_json: bool = typer.Option(False, "--json", help="Pr
     with _open(db, read_only=True) as idx:
         rows = list_watched(idx.con)
     if as_json:
-        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        sys.stdout.write(term.json_dumps(rows, indent=2) + "\n")
         return
     if not rows:
         console.print("nothing watched yet: use `newstrace watch add`")
@@ -145,7 +146,8 @@ def list_(db: Path = _DB, as_json: bool = typer.Option(False, "--json", help="Pr
     for col in ("kind", "value", "aliases", "added"):
         t.add_column(col)
     for r in rows:
-        t.add_row(r["kind"], r["value"], ", ".join(r["aliases"]), (r["added_at"] or "")[:16])
+        t.add_row(*(term.text(v) for v in (r["kind"], r["value"], ", ".join(r["aliases"]),
+                                          (r["added_at"] or "")[:16])))
     console.print(t)
 
 
@@ -196,7 +198,7 @@ def rules(
     new = _rules_from(min_share, uncredited, min_spin, min_chars, off)
     with _open(db) as idx:
         out = set_rules(idx, new, webhook=webhook, clear_webhook=no_webhook)
-    sys.stdout.write(json.dumps(out, indent=2) + "\n")
+    sys.stdout.write(term.json_dumps(out, indent=2) + "\n")
 
 
 @watch_app.command("run")
@@ -231,7 +233,7 @@ def run(
 
     def show(rep: Any) -> None:
         if rep.files or rep.sent or rep.failed:
-            err_console.print(rep.summary())
+            err_console.print(term.text(rep.summary()))
 
     try:
         total = run_watch(db, inbox, once=once, interval=interval, webhook=webhook, rules=rules_,
@@ -240,7 +242,7 @@ def run(
         err_console.print("stopped; run the same command again to resume")
         return
     if once:
-        console.print(total.summary())
+        console.print(term.text(total.summary()))
         if total.rejected:
             raise typer.Exit(2)
 
@@ -264,23 +266,23 @@ def report(
     with _open(db, read_only=True) as idx:
         rep = watch_report(idx, since=since)
     if as_json:
-        sys.stdout.write(json.dumps(rep, ensure_ascii=False, indent=2, default=str) + "\n")
+        sys.stdout.write(term.json_dumps(rep, ensure_ascii=False, indent=2, default=str) + "\n")
         return
     if not rep["originals"]:
-        console.print("no watched original has been reused" + (f" since {rep['since']}" if since else ""))
+        console.print(term.text("no watched original has been reused" + (f" since {rep['since']}" if since else "")))
         return
     for o in rep["originals"]:
         title = f"{o['id']} · {o['publisher'] or 'unknown publisher'} · {o['title'] or ''}"
-        t = Table(title=title, title_justify="left")
+        t = Table(title=safe(title), title_justify="left")
         for col in ("copy", "publisher", "lag", "share", "class", "credit", "subs", "cut", "added", "spin", "other sources"):
             t.add_column(col, justify="right" if col in ("share", "subs", "cut", "added", "spin") else "left")
         for r in o["reuses"]:
             t.add_row(
-                r["copy_id"], r["copy_publisher"] or "", format_lag(r["lag_seconds"]),
-                f"{100 * r['share']:.0f}%", r["class"],
+                term.text(r["copy_id"]), term.text(r["copy_publisher"] or ""), format_lag(r["lag_seconds"]),
+                f"{100 * r['share']:.0f}%", term.text(r["class"]),
                 "yes" if r["credited"] else "[bold red]no[/]", str(r["n_substitutions"]),
                 str(r["cut_chars"]), str(r["inserted_chars"]), f"{r['spin_score']:.1f}",
-                ", ".join(r["other_sources"]),
+                term.text(", ".join(r["other_sources"])),
             )
         if not o["reuses"]:
             t.add_row("(no reuse yet)", *[""] * 10)

@@ -42,6 +42,22 @@ def serve(
     get: str | None = typer.Option(
         None, "--get", help="Print the response to one GET request for PATH (e.g. /api/stats) and exit."
     ),
+    allowed_host: list[str] = typer.Option(
+        [], "--allowed-host",
+        help="A Host name the server answers to (repeatable; *.example.org for subdomains). "
+        "Default: localhost, 127.0.0.1, ::1 and the --host address.",
+    ),
+    max_concurrent: int = typer.Option(
+        4, "--max-concurrent",
+        help="Trace/align requests run at once; more wait (--queue-wait), then get 503 with Retry-After."
+    ),
+    queue_wait: float = typer.Option(
+        10.0, "--queue-wait",
+        help="Seconds a trace/align request waits for a free slot before it gets 503.",
+    ),
+    body_timeout: float = typer.Option(
+        30.0, "--body-timeout", help="Seconds a client may take to send a request body (then 408)."
+    ),
 ) -> None:
     """Serve the web UI: paste an article and see where it came from.
 
@@ -54,10 +70,16 @@ def serve(
         raise UserError(f"--max-upload-mb: must be positive, got {max_upload_mb}")
     if not 0 < port < 65536:
         raise UserError(f"--port: must be 1-65535, got {port}")
+    if max_concurrent < 1:
+        raise UserError(f"--max-concurrent: must be at least 1, got {max_concurrent}")
+    if body_timeout <= 0:
+        raise UserError(f"--body-timeout: must be positive, got {body_timeout}")
     from newstrace.cli import param_overrides
-    from newstrace.web import create_app
+    from newstrace.web.app import LOOPBACK_HOSTS, create_app
 
-    app = create_app(db, max_upload_bytes=int(max_upload_mb * 1024 * 1024),
+    hosts = list(allowed_host) or [*LOOPBACK_HOSTS, *([host] if host not in ("0.0.0.0", "::", "") else [])]
+    app = create_app(db, max_upload_bytes=int(max_upload_mb * 1024 * 1024), allowed_hosts=tuple(hosts),
+                     max_concurrent=max_concurrent, body_timeout=body_timeout, queue_wait=queue_wait,
                      overrides=param_overrides())
     if get is not None:
         import warnings
@@ -68,10 +90,17 @@ def serve(
 
         if not get.startswith("/"):
             raise UserError(f"--get: path must start with /, got {get!r}")
-        with TestClient(app) as client:
+        with TestClient(app, base_url="http://127.0.0.1") as client:
             response = client.get(get)
-        sys.stdout.write(response.text)
-        if not response.text.endswith("\n"):
+        from newstrace import term
+
+        body = response.text
+        if response.headers.get("content-type", "").startswith("application/json"):
+            body = term.escape_json_controls(body)  # still the same JSON
+        else:
+            body = term.clean(body)
+        sys.stdout.write(body)
+        if not body.endswith("\n"):
             sys.stdout.write("\n")
         if response.status_code >= 400:
             raise typer.Exit(1)
@@ -84,6 +113,9 @@ def serve(
             "(it has no login).",
             err=True,
         )
+        if not allowed_host:
+            typer.echo(f"note: only Host names {', '.join(hosts)} are served; "
+                       "add others with --allowed-host NAME", err=True)
     typer.echo(f"newstrace: serving {db} on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
 

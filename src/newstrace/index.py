@@ -134,15 +134,15 @@ class Index:
             UserError: the file cannot be opened, or a parameter is unknown or ill-typed.
         """
         con = connect(path, read_only=read_only)
-        if params is None:
-            try:
+        try:  # a damaged file or bad parameters: do not leave the connection open
+            if params is None:
                 params, _ = resolve_params(
                     get_meta(con, "params"), Path(path).parent / CONFIG_NAME, overrides
                 )
-            except BaseException:
-                con.close()
-                raise
-        stored = get_meta(con, "index_signature")
+            stored = get_meta(con, "index_signature")
+        except BaseException:
+            con.close()
+            raise
         if stored is not None and stored != params.index_signature():
             con.close()
             raise IncompatibleIndex(
@@ -177,12 +177,15 @@ class Index:
         field_map: Mapping[str, str] | None = None,
         progress: ProgressFn | None = None,
         date_order: str | None = None,
+        follow_symlinks: bool = False,
     ) -> IngestReport:
         """Read files (JSONL, CSV, .txt folders, HTML, WARC) and store their documents.
 
         Bad records are reported in the returned ``IngestReport.rejected`` with file
         and line; every good record is stored. ``date_order`` (``"dmy"``/``"mdy"``) says
         how to read numeric dates like 03/05/2024 (without it: day first, with a warning).
+        Symbolic links inside a folder that point outside it are rejected unless
+        ``follow_symlinks``.
         """
         pages = False
 
@@ -193,7 +196,8 @@ class Index:
                     pages = True
                 yield where, item
 
-        report = self._store_items(watch(read_located(paths, field_map, date_order)), progress or _no_progress)
+        items = read_located(paths, field_map, date_order, follow_symlinks=follow_symlinks)
+        report = self._store_items(watch(items), progress or _no_progress)
         if pages and not self.read_only:  # HTML / WARC pages: boilerplate is stripped by default
             set_meta(self.con, "scraped_pages", True)
         return report

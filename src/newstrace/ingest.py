@@ -908,17 +908,30 @@ def _gzip_complete(fh: IO[bytes]) -> bool:
 
 
 # -- files and folders -------------------------------------------------------------------------
-def _files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, Path | None, str | None]]:
-    """``(file, root folder or None, problem or None)`` for every file under ``paths``."""
+def _files(
+    paths: Iterable[str | Path], follow_symlinks: bool = False
+) -> Iterator[tuple[Path, Path | None, str | None]]:
+    """``(file, root folder or None, problem or None)`` for every file under ``paths``.
+
+    Inside a folder, a symbolic link whose target lies outside that folder is not
+    read unless ``follow_symlinks`` (a folder of articles should not pull in
+    ``/etc/passwd``); paths given directly are always read.
+    """
     for name in paths:
         path = Path(name)
         if path.is_dir():
+            root = path.resolve()
             for dirpath, dirnames, filenames in os.walk(path, followlinks=False, onerror=None):
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
                 for name in sorted(filenames):
                     if name.startswith("."):
                         continue
                     child = Path(dirpath) / name
+                    if (not follow_symlinks and child.is_symlink() and child.exists()
+                            and not _inside(child, root)):
+                        yield child, path, ("symbolic link to a file outside the folder not followed "
+                                            "(use --follow-symlinks to read it)")
+                        continue
                     yield child, path, _file_problem(child)
                 for d in dirnames:
                     sub = Path(dirpath) / d
@@ -926,6 +939,15 @@ def _files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, Path | None, str
                         yield sub, path, "symbolic link to a folder not followed"
         else:
             yield path, None, _file_problem(path)
+
+
+def _inside(link: Path, root: Path) -> bool:
+    """Whether the (fully resolved) target of ``link`` lies inside ``root``."""
+    try:
+        target = link.resolve(strict=False)
+    except (OSError, RuntimeError):  # a loop of links
+        return False
+    return target == root or root in target.parents
 
 
 def _file_problem(path: Path) -> str | None:
@@ -959,8 +981,10 @@ def read_documents(
     yield from _dedupe(_read_files(files, fields))
 
 
-def _read_files(paths: list[Path], field_map: Mapping[str, str]) -> Iterator[Located]:
-    for path, root, problem in _files(paths):
+def _read_files(
+    paths: list[Path], field_map: Mapping[str, str], follow_symlinks: bool = False
+) -> Iterator[Located]:
+    for path, root, problem in _files(paths, follow_symlinks):
         where = str(path)
         if problem is not None:
             yield where, Rejected(where, problem)
@@ -994,6 +1018,7 @@ def _read_files(paths: list[Path], field_map: Mapping[str, str]) -> Iterator[Loc
 def read_located(
     paths: Iterable[str | Path], field_map: Mapping[str, str] | None = None,
     date_order: str | None = None,
+    follow_symlinks: bool = False,
 ) -> Iterator[Located]:
     """Like ``read_documents``, but each item comes with where it was (``"FILE line N"``),
     so a later stage (e.g. a duplicate of an already stored id) can name file and line too.
@@ -1006,7 +1031,7 @@ def read_located(
     for path in files:
         if not path.exists() and not path.is_symlink():
             raise UserError(f"{path}: no such file or directory")
-    yield from _dedupe_located(_read_files(files, fields))
+    yield from _dedupe_located(_read_files(files, fields, follow_symlinks))
 
 
 def _dedupe(items: Iterable[Located]) -> Iterator[Item]:

@@ -16,7 +16,7 @@ from typing import Any
 
 import duckdb
 
-from newstrace.errors import IncompatibleIndex, UserError
+from newstrace.errors import DatabaseDamaged, IncompatibleIndex, NoSpaceLeft, UserError
 
 SCHEMA_VERSION = 1
 
@@ -96,12 +96,11 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
             head = fh.read(16)
         if len(head) >= 12 and head[8:12] != b"DUCK":
             raise UserError(f"{path}: not a newstrace (DuckDB) database")
+    existed = path.exists() and path.stat().st_size > 0
     try:
         con = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as ex:
-        raise UserError(f"{path}: cannot open database ({str(ex).splitlines()[0]})") from None
     except duckdb.Error as ex:
-        raise UserError(f"{path}: cannot open database ({str(ex).splitlines()[0]})") from None
+        raise open_error(path, ex, existed) from None
     limit = os.environ.get("NEWSTRACE_MEMORY_LIMIT")
     if limit:  # e.g. "6GB": DuckDB spills joins and sorts to disk beyond it
         try:
@@ -119,6 +118,25 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
                 hint="rebuild the database from the original files",
             )
     return con
+
+
+def open_error(path: Path, ex: BaseException, existed: bool = True) -> UserError:
+    """The one-line error for a database that DuckDB could not open or read."""
+    first = (str(ex).splitlines() or [type(ex).__name__])[0][:200]
+    low = first.lower()
+    if "no space left" in low or "disk is full" in low or "disk full" in low:
+        return NoSpaceLeft(f"{path}: no space left on device ({first})",
+                           hint="free some space and run the same command again")
+    if "could not set lock" in low or "conflicting lock" in low:
+        return UserError(f"{path}: database is in use by another process ({first})",
+                         hint="wait for it to finish (or stop `newstrace serve`), then run again")
+    damaged_words = ("checksum", "corrupt", "invalidated", "could not read", "serializ")
+    if existed and (isinstance(ex, (duckdb.IOException, duckdb.InternalException,
+                                    duckdb.SerializationException, duckdb.FatalException))
+                    or any(w in low for w in damaged_words)):
+        return DatabaseDamaged(f"{path}: database file is damaged or truncated ({first})",
+                               hint="restore it from a backup, or rebuild it from the original files")
+    return UserError(f"{path}: cannot open database ({first})")
 
 
 @contextmanager
@@ -150,7 +168,10 @@ def transaction(con: duckdb.DuckDBPyConnection, **tables: Any) -> Iterator[None]
             yield
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            try:
+                con.execute("ROLLBACK")
+            except duckdb.Error:  # e.g. a failed write (disk full) already ended the transaction:
+                pass  # the original error is the one to report
             raise
 
 

@@ -15,7 +15,10 @@ thread-safe).
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import re
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -32,6 +35,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
+from starlette.requests import ClientDisconnect
 
 from newstrace.align import align_texts
 from newstrace.errors import UserError
@@ -51,13 +55,32 @@ CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
-#: FastAPI's Swagger/ReDoc pages load their assets from a CDN with an inline bootstrap.
+#: Swagger UI and ReDoc come from the package (fastapi-offline's copies), started by our own
+#: script file: no CDN, no inline script. Both set inline styles, and ReDoc runs a blob: worker.
 DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
-    "worker-src 'self' blob:; frame-ancestors 'none'"
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
+#: Host header names accepted by default (DNS rebinding guard): this machine only.
+#: ``testserver`` is the name Starlette's TestClient sends.
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+DEFAULT_ALLOWED_HOSTS = (*LOOPBACK_HOSTS, "testserver")
+#: Nesting depth over which a JSON body is refused before it is parsed.
+MAX_JSON_DEPTH = 64
+#: Seconds a client may take to send its whole request body.
+DEFAULT_BODY_TIMEOUT_S = 30.0
+#: Trace/align requests served at once; more wait for a slot up to DEFAULT_QUEUE_WAIT_S
+#: seconds (before their body is read), then get 503 with Retry-After.
+DEFAULT_MAX_HEAVY = 4
+DEFAULT_QUEUE_WAIT_S = 10.0
+#: Requests that run the aligner (method, path).
+HEAVY = {("POST", "/api/trace"), ("POST", "/api/align"), ("POST", "/trace"), ("POST", "/compare"),
+         ("GET", "/compare")}
+#: API paths that also take a multipart/form-data file upload.
+MULTIPART_API = {"/api/trace"}
+
+log = logging.getLogger("newstrace.web")
 
 
 class PayloadTooLarge(StarletteHTTPException):
@@ -73,6 +96,13 @@ class PayloadTooLarge(StarletteHTTPException):
         )
 
 
+class BodyTimeout(StarletteHTTPException):
+    """The client did not send its request body in time (408)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(408, f"request body not received within {seconds:g} s")
+
+
 def _wants_json(scope_path: str, accept: str = "") -> bool:
     return scope_path.startswith("/api/") or scope_path == "/openapi.json" or (
         "application/json" in accept and "text/html" not in accept
@@ -83,19 +113,92 @@ def _error_body(status: int, message: str, errors: list[Any] | None = None) -> d
     return {"ok": False, "error": message, "errors": errors or [], "status": status}
 
 
-class GuardMiddleware:
-    """Pure ASGI middleware: caps request bodies and adds security headers."""
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_JSON_BRACKETS = re.compile(rb"[\[\]{}]")
 
-    def __init__(self, app: Any, max_body: int, max_upload: int) -> None:
+
+def json_depth(raw: bytes) -> int:
+    """The deepest nesting of arrays and objects in the JSON text ``raw`` (strings skipped),
+    found without parsing it (so without Python's recursion)."""
+    depth = deepest = 0
+    for m in _JSON_BRACKETS.finditer(_JSON_STRING.sub(b"", raw)):
+        if m.group() in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+def _host_name(value: str) -> str:
+    """``example.org:8000`` -> ``example.org``; ``[::1]:8000`` -> ``::1``."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value[1:].split("]", 1)[0]
+    if value.count(":") == 1:
+        return value.split(":", 1)[0]
+    return value
+
+
+def host_allowed(host: str, allowed: tuple[str, ...]) -> bool:
+    """Whether ``host`` (a Host header value) matches ``allowed`` names; ``*.example.org``
+    matches subdomains and ``*`` anything (the rules of Starlette's TrustedHostMiddleware)."""
+    name = _host_name(host)
+    for pattern in allowed:
+        if pattern == "*" or name == pattern or (
+            pattern.startswith("*.") and name.endswith(pattern[1:])
+        ):
+            return True
+    return False
+
+
+class GuardMiddleware:
+    """Pure ASGI middleware in front of every request.
+
+    It checks the Host header (DNS rebinding) and the Origin of unsafe requests
+    (cross-site forms), caps request bodies and the time to send them, accepts
+    only JSON (or, for ``/api/trace``, a multipart upload) as API bodies and
+    refuses JSON nested deeper than ``MAX_JSON_DEPTH``, bounds the number of
+    trace/align requests running at once (503 + ``Retry-After``), logs a client
+    that hangs up as one line, turns any unhandled exception into the one JSON
+    (or HTML) error shape, and adds the security headers to every response.
+    """
+
+    def __init__(
+        self, app: Any, max_body: int, max_upload: int,
+        allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS,
+        body_timeout: float = DEFAULT_BODY_TIMEOUT_S, max_heavy: int = DEFAULT_MAX_HEAVY,
+        queue_wait: float = DEFAULT_QUEUE_WAIT_S,
+    ) -> None:
         self.app = app
         self.max_body = max_body
         self.max_upload = max_upload
+        self.allowed_hosts = tuple(h.lower() for h in allowed_hosts)
+        self.body_timeout = body_timeout
+        self.max_heavy = max_heavy
+        self.queue_wait = queue_wait
+        self.heavy_running = 0
+
+    async def _heavy_slot(self) -> bool:
+        """Take one of the ``max_heavy`` slots, waiting up to ``queue_wait`` seconds for one.
+
+        Polls rather than using an ``asyncio.Semaphore``, which would tie the
+        middleware to one event loop.
+        """
+        deadline = time.monotonic() + self.queue_wait
+        while self.heavy_running >= self.max_heavy:
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.01)
+        self.heavy_running += 1
+        return True
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path = scope.get("path", "")
+        method = scope.get("method", "GET")
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
         csp = DOCS_CSP if path in ("/docs", "/redoc") else CSP
         started = False
@@ -117,36 +220,116 @@ class GuardMiddleware:
                 ]
             await send(message)
 
+        async def reply(status: int, message: str, extra: list[tuple[bytes, bytes]] | None = None) -> None:
+            await self._reply(scope, send_wrapped, status, message, extra)
+
+        host = headers.get(b"host", b"").decode("latin-1")
+        if not host_allowed(host, self.allowed_hosts):
+            await reply(400, f"invalid Host header {host[:100]!r}: this server answers to "
+                             f"{', '.join(self.allowed_hosts)} (see `newstrace serve --allowed-host`)")
+            return
+        if method not in ("GET", "HEAD", "OPTIONS"):
+            origin = headers.get(b"origin", b"").decode("latin-1")
+            site = headers.get(b"sec-fetch-site", b"").decode("latin-1").lower()
+            foreign = origin not in ("", "null") and not host_allowed(
+                origin.split("://", 1)[-1].split("/", 1)[0], self.allowed_hosts)
+            if site == "cross-site" or foreign or (origin == "null" and site not in ("", "same-origin")):
+                await reply(403, "cross-site request refused")
+                return
+
         length = headers.get(b"content-length")
         if length is not None:
             try:
                 size = int(length)
             except ValueError:
-                await self._reply(scope, send_wrapped, 400, "invalid Content-Length header")
+                await reply(400, "invalid Content-Length header")
                 return
             if size > self.max_body:
-                await self._reply(scope, send_wrapped, 413, PayloadTooLarge(self.max_upload, size).detail)
+                await reply(413, PayloadTooLarge(self.max_upload, size).detail)
                 return
 
+        ctype = headers.get(b"content-type", b"").decode("latin-1").split(";", 1)[0].strip().lower()
+        is_json = ctype == "application/json" or ctype.endswith("+json")
+        if method == "POST" and path.startswith("/api/"):
+            multipart_ok = path in MULTIPART_API and ctype == "multipart/form-data"
+            if not (is_json or multipart_ok):
+                also = " or a multipart/form-data file upload" if path in MULTIPART_API else ""
+                await reply(415, f"unsupported Content-Type {ctype or '(none)'!r}: send application/json{also}")
+                return
+
+        heavy = (method, path) in HEAVY
         received = 0
+        deadline = time.monotonic() + self.body_timeout
+        body_done = False
 
         async def receive_limited() -> dict[str, Any]:
-            nonlocal received
-            message = await receive()
+            nonlocal received, body_done
+            if body_done:  # after the body: waiting for a disconnect has no deadline
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
+            except asyncio.TimeoutError:
+                raise BodyTimeout(self.body_timeout) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body:
                     raise PayloadTooLarge(self.max_upload)
+                body_done = not message.get("more_body", False)
             return message
 
+        app_receive = receive_limited
+        slot = False
         try:
-            await self.app(scope, receive_limited, send_wrapped)
-        except PayloadTooLarge as ex:
+            if heavy or (is_json and method in ("POST", "PUT", "PATCH")):
+                # read the whole (capped, timed) body first: slow senders never hold a trace
+                # slot, and deep JSON is refused before any parser sees it
+                chunks = []
+                while True:
+                    message = await receive_limited()
+                    if message["type"] == "http.disconnect":
+                        raise ClientDisconnect()
+                    chunks.append(message.get("body", b""))
+                    if not message.get("more_body", False):
+                        break
+                raw = b"".join(chunks)
+                if is_json and json_depth(raw) > MAX_JSON_DEPTH:
+                    await reply(400, f"request body: JSON nested deeper than {MAX_JSON_DEPTH} levels")
+                    return
+                replayed = False
+
+                async def app_receive() -> dict[str, Any]:
+                    nonlocal replayed
+                    if not replayed:
+                        replayed = True
+                        return {"type": "http.request", "body": raw, "more_body": False}
+                    return await receive()
+
+            if heavy:
+                slot = await self._heavy_slot()
+                if not slot:
+                    await reply(503, f"busy: {self.heavy_running} trace/align requests running and "
+                                     f"none finished within {self.queue_wait:g} s; try again shortly",
+                                [(b"retry-after", b"2")])
+                    return
+            await self.app(scope, app_receive, send_wrapped)
+        except (PayloadTooLarge, BodyTimeout) as ex:
             if started:
                 raise
-            await self._reply(scope, send_wrapped, 413, ex.detail)
+            log.warning("%s %s: %s", method, path, ex.detail)
+            await reply(ex.status_code, ex.detail)
+        except ClientDisconnect:
+            log.warning("%s %s: client disconnected before sending its whole request", method, path)
+        except Exception as ex:  # noqa: BLE001 - one error shape for everything, never a bare 500
+            log.error("%s %s: internal error (%s: %s)", method, path, type(ex).__name__,
+                      str(ex).splitlines()[0][:200] if str(ex) else "", exc_info=True)
+            if not started:
+                await reply(500, "internal server error")
+        finally:
+            if slot:
+                self.heavy_running -= 1
 
-    async def _reply(self, scope: dict[str, Any], send: Any, status: int, message: str) -> None:
+    async def _reply(self, scope: dict[str, Any], send: Any, status: int, message: str,
+                     extra: list[tuple[bytes, bytes]] | None = None) -> None:
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
         accept = headers.get(b"accept", b"").decode("latin-1")
         if _wants_json(scope.get("path", ""), accept):
@@ -160,7 +343,7 @@ class GuardMiddleware:
                 "type": "http.response.start",
                 "status": status,
                 "headers": [(b"content-type", ctype), (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")],
+                            (b"connection", b"close"), *(extra or [])],
             }
         )
         await send({"type": "http.response.body", "body": body})
@@ -249,31 +432,90 @@ def _decode_upload(data: bytes, filename: str) -> str:
     return text
 
 
+def _docs_assets() -> Path | None:
+    """The folder of Swagger UI and ReDoc files shipped by the ``fastapi-offline`` package."""
+    try:
+        import fastapi_offline
+    except ImportError:
+        return None
+    folder = Path(fastapi_offline.__file__).resolve().parent / "static"
+    return folder if (folder / "swagger-ui-bundle.js").is_file() else None
+
+
+_SWAGGER_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>newstrace API</title>
+<link rel="stylesheet" href="/docs-assets/swagger-ui.css">
+<link rel="icon" href="/docs-assets/favicon.png"></head>
+<body><div id="swagger-ui"></div>
+<script src="/docs-assets/swagger-ui-bundle.js"></script>
+<script src="/static/docs.js"></script>
+</body></html>
+"""
+_REDOC_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>newstrace API</title>
+<link rel="icon" href="/docs-assets/favicon.png"></head>
+<body><redoc spec-url="/openapi.json"></redoc>
+<script src="/docs-assets/redoc.standalone.js"></script>
+</body></html>
+"""
+
+
 def create_app(
     db_path: str | Path,
     params: Params | None = None,
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
     overrides: Mapping[str, Any] | None = None,
+    allowed_hosts: tuple[str, ...] | list[str] | None = None,
+    max_concurrent: int = DEFAULT_MAX_HEAVY,
+    body_timeout: float = DEFAULT_BODY_TIMEOUT_S,
+    queue_wait: float = DEFAULT_QUEUE_WAIT_S,
 ) -> FastAPI:
     """The web application over the index at ``db_path`` (opened read-only).
 
     ``params=None`` reads the parameters back from the index (then ``newstrace.toml``
     beside it, then ``overrides``), as the command line does.
+    ``allowed_hosts``: Host header names served (default ``DEFAULT_ALLOWED_HOSTS``:
+    this machine's names); ``max_concurrent``: trace/align requests run at once
+    (more wait up to ``queue_wait`` seconds for a slot, then get 503 with
+    ``Retry-After``); ``body_timeout``: seconds a client may take
+    to send its request body (408 after that).
 
     Raises:
         UserError: the database is missing, unreadable or incompatible.
     """
+    if max_concurrent < 1:
+        raise UserError(f"max_concurrent must be at least 1, got {max_concurrent}")
+    if body_timeout <= 0:
+        raise UserError(f"body_timeout must be positive, got {body_timeout}")
     store = _Store(db_path, params, overrides)
     limit = int(max_upload_bytes)
     app = FastAPI(
         title="newstrace",
         description="Trace where news text comes from: reprints, spun copies and composites.",
         version="0.1.0",
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.store = store
     app.state.max_upload_bytes = limit
-    app.add_middleware(GuardMiddleware, max_body=limit + FORM_OVERHEAD_BYTES, max_upload=limit)
+    app.add_middleware(
+        GuardMiddleware, max_body=limit + FORM_OVERHEAD_BYTES, max_upload=limit,
+        allowed_hosts=tuple(allowed_hosts or DEFAULT_ALLOWED_HOSTS), body_timeout=body_timeout,
+        max_heavy=int(max_concurrent), queue_wait=max(0.0, float(queue_wait)),
+    )
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR), follow_symlink=False), name="static")
+    assets = _docs_assets()
+    if assets is not None:  # Swagger UI and ReDoc from the package, never from a CDN
+        app.mount("/docs-assets", StaticFiles(directory=str(assets), follow_symlink=False),
+                  name="docs-assets")
+
+        @app.get("/docs", include_in_schema=False)
+        def swagger_ui() -> HTMLResponse:
+            return HTMLResponse(_SWAGGER_PAGE)
+
+        @app.get("/redoc", include_in_schema=False)
+        def redoc() -> HTMLResponse:
+            return HTMLResponse(_REDOC_PAGE)
     # load the compiled aligner now, so the first trace answers as fast as the rest
     align_texts("warm up the aligner once " * 4, "warm up the aligner once " * 4)
 
@@ -493,12 +735,14 @@ def create_app(
               summary="Trace an article: which indexed documents does it reuse?")
     async def api_trace(request: Request) -> JSONResponse:
         ctype = request.headers.get("content-type", "")
-        if ctype.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+        if ctype.startswith("multipart/form-data"):  # GuardMiddleware lets only JSON and this in
             text, _ = await _text_from_form(request)
         else:
             raw = await request.body()
             try:
                 payload = json.loads(raw or b"null")
+            except RecursionError:
+                raise HTTPException(400, "request body: JSON nested too deeply") from None
             except ValueError as ex:
                 raise HTTPException(400, f"request body: invalid JSON ({ex})") from None
             if not isinstance(payload, dict) or not isinstance(payload.get("text"), str):
