@@ -206,6 +206,7 @@ def ingest(
         None, "--date-order",
         help="How to read numeric dates like 03/05/2024: dmy (3 May) or mdy (March 5). "
         "Without it they are read day first, with a warning for each ambiguous one.",
+    ),
     follow_symlinks: bool = typer.Option(
         False, "--follow-symlinks",
         help="Also read symbolic links inside a folder that point outside it (not followed by default).",
