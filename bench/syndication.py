@@ -61,11 +61,16 @@ def _reprint(text: str, outlet: str, rng: random.Random) -> str:
     return f"{byline}\n\n{dateline} " + " ".join(words) + f"\n\n{footer}"
 
 
-def syndication(n_copies: int, n_stories: int, seed: int, data: Path) -> int:
+def syndication(n_copies: int, n_stories: int, seed: int, data: Path, db: Path | None = None) -> int:
     rng = random.Random(seed)
     with gzip.open(data, "rt", encoding="utf-8") as fh:
         records = [json.loads(line) for line in fh]
-    pool = [r for r in records if 200 <= len(r["text"].split()) <= 600 and r.get("date")]
+    # stories with no near copy of their own in Reuters (it holds some): their original is known
+    starts: dict[str, int] = {}
+    for r in records:
+        starts[r["text"][:200]] = starts.get(r["text"][:200], 0) + 1
+    pool = [r for r in records
+            if 200 <= len(r["text"].split()) <= 600 and r.get("date") and starts[r["text"][:200]] == 1]
     stories = rng.sample(pool, n_stories)
     outlets = [f"Outlet {i:04d}" for i in range(max(300, n_copies // 5))]
     copies: list[dict[str, Any]] = []
@@ -77,7 +82,7 @@ def syndication(n_copies: int, n_stories: int, seed: int, data: Path) -> int:
             copies.append({"id": f"syn-{s:02d}-{i:05d}", "publisher": outlet, "published_at": when.isoformat(),
                            "text": _reprint(story["text"], outlet, rng)})
     rng.shuffle(copies)
-    with tempfile.TemporaryDirectory() as tmp, Index.open(Path(tmp) / "s.duckdb") as idx:
+    with tempfile.TemporaryDirectory() as tmp, Index.open(db or Path(tmp) / "s.duckdb") as idx:
         t = time.perf_counter()
         idx.add(copies)
         idx.add(records)
@@ -200,12 +205,13 @@ def main() -> int:
     ap.add_argument("--stories", type=int, default=20)
     ap.add_argument("--seed", type=int, default=17)
     ap.add_argument("--data", type=Path, default=DATA / "reuters21578.jsonl.gz")
+    ap.add_argument("--db", type=Path, default=None, help="keep the --copies index here (a new file)")
     args = ap.parse_args()
     if args.copies is not None:
         if not args.data.exists():
             print(f"error: {args.data} not found (needs ../shared/data)", file=sys.stderr)
             return 1
-        return syndication(args.copies, args.stories, args.seed, args.data)
+        return syndication(args.copies, args.stories, args.seed, args.data, args.db)
     if args.phrases is not None:
         return phrases(args.phrases)
     return pan(args.pan)
