@@ -678,6 +678,10 @@ class Index:
         earliest document, group size, root)}``."""
         if not keys:
             return {}
+        try:
+            self.con.execute("SELECT 1 FROM near_dups LIMIT 0")
+        except duckdb.CatalogException:  # an index from before near-duplicate groups, read-only
+            return {}
         rows = self.con.execute(
             """
             WITH q AS (SELECT unnest(?) AS k),
