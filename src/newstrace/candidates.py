@@ -5,6 +5,14 @@ A pair is a candidate when the two documents share at least
 documents. Dropping frequent fingerprints (boilerplate, formulaic phrases) is
 what keeps the join near-linear: each kept fingerprint contributes at most
 ``max_doc_freq**2 / 2`` pairs. A candidate is not a match; only alignment decides.
+
+Two rules keep the join linear whatever the corpus. Near duplicates (``neardup``) post
+only the fingerprints their parent lacks and are paired with it directly, so a story's
+fingerprints count once however often it is reprinted. And each document keeps at most
+``max_pairs_per_doc`` partners, those sharing the most fingerprints (a pair stays when
+it is in the top list of either document): an adversarial corpus of phrases each in
+``max_doc_freq`` documents cannot make the pairs quadratic. In an incremental build the
+ranking of an old document counts only the pairs found in that build.
 """
 
 from __future__ import annotations
@@ -58,6 +66,29 @@ def find_new_candidates(con: duckdb.DuckDBPyConnection, params: Params) -> int:
                 _insert_pairs(con, "hits", params)
         else:
             _insert_pairs(con, "postings", params)
+        # near duplicates (``neardup``): one pair with the parent, a star per group
+        con.execute(
+            """
+            INSERT INTO pairs (a_key, b_key, shared)
+            SELECT least(parent_key, doc_key), greatest(parent_key, doc_key), shared
+            FROM near_dups SEMI JOIN new_docs USING (doc_key)
+            """
+        )
+        # ...and in a group of at most max_doc_freq documents, every copy with every
+        # copy, as without grouping (which copy reprinted which stays visible)
+        con.execute(
+            """
+            INSERT INTO pairs (a_key, b_key, shared)
+            WITH g AS (SELECT doc_key, root_key FROM near_dups
+                       UNION ALL SELECT DISTINCT root_key, root_key FROM near_dups),
+                 small AS (SELECT root_key FROM g GROUP BY root_key HAVING count(*) <= ?)
+            SELECT x.doc_key, nd.doc_key, nd.shared
+            FROM near_dups nd SEMI JOIN new_docs USING (doc_key) SEMI JOIN small USING (root_key)
+            JOIN g x ON x.root_key = nd.root_key AND x.doc_key < nd.doc_key
+                        AND x.doc_key <> nd.parent_key
+            """,
+            [params.max_doc_freq],
+        )
         con.execute("INSERT INTO paired SELECT doc_key FROM new_docs")
         after = con.execute("SELECT count(*) FROM pairs").fetchall()[0][0]
     return int(after - before)
@@ -83,18 +114,34 @@ def _insert_pairs(con: duckdb.DuckDBPyConnection, source: str, params: Params) -
         SEMI JOIN useful u USING (hash)
         """
     )
-    con.execute(
-        f"""
-        INSERT INTO pairs (a_key, b_key, shared)
-        SELECT least(n.doc_key, p.doc_key), greatest(n.doc_key, p.doc_key), count(*)
+    found = f"""
+        SELECT least(n.doc_key, p.doc_key) AS a_key, greatest(n.doc_key, p.doc_key) AS b_key,
+               count(*) AS shared
         FROM new_postings n
         JOIN {source} p ON p.hash = n.hash AND p.doc_key <> n.doc_key
         WHERE p.doc_key NOT IN (SELECT doc_key FROM new_docs) OR p.doc_key < n.doc_key
         GROUP BY 1, 2
-        HAVING count(*) >= ?
+        HAVING count(*) >= $min_shared
+        """
+    if params.max_pairs_per_doc <= 0:
+        con.execute(f"INSERT INTO pairs (a_key, b_key, shared) {found}",
+                    {"min_shared": params.min_shared_ngrams})
+        return
+    # the evidence cap: each document keeps its top partners by shared fingerprints
+    con.execute(f"CREATE OR REPLACE TEMP TABLE found_pairs AS {found}", {"min_shared": params.min_shared_ngrams})
+    con.execute(
+        """
+        INSERT INTO pairs (a_key, b_key, shared)
+        SELECT a_key, b_key, any_value(shared) FROM (
+            SELECT a_key, b_key, shared,
+                   row_number() OVER (PARTITION BY d ORDER BY shared DESC, o) AS rank
+            FROM (SELECT a_key AS d, b_key AS o, * FROM found_pairs
+                  UNION ALL SELECT b_key AS d, a_key AS o, * FROM found_pairs)
+        ) WHERE rank <= ? GROUP BY a_key, b_key
         """,
-        [params.min_shared_ngrams],
+        [params.max_pairs_per_doc],
     )
+    con.execute("DROP TABLE found_pairs")
 
 
 def rank_documents_for_hashes(

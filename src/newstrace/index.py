@@ -22,7 +22,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from newstrace import provenance
+from newstrace import neardup, provenance
 from newstrace.align import align_many, align_tokens, rows_to_passages
 from newstrace.candidates import find_new_candidates, pack_postings, rank_documents_for_hashes
 from newstrace.cluster import CLUSTER_MIN_SCORE, cluster_arrays, family_arrays
@@ -402,6 +402,12 @@ class Index:
                 fp_keys.append(key)
                 fp_tokens.append(len(tok))
                 fp_ngrams.append(int(hashes.shape[0]))
+            near = self._near_duplicates(fp_keys, hash_parts)
+            for i, key in enumerate(fp_keys):
+                residual = near["residual"].get(key)
+                if residual is not None:  # a near duplicate posts what its parent lacks
+                    hash_parts[i] = residual
+                    key_parts[i] = key_parts[i][: residual.shape[0]]
             postings = pa.table(
                 {
                     "hash": np.concatenate(hash_parts) if hash_parts else np.empty(0, np.int64),
@@ -410,13 +416,117 @@ class Index:
             )
             marks = pa.table({"doc_key": fp_keys, "n_tokens": fp_tokens, "n_ngrams": fp_ngrams})
             stored = _token_rows(fp_keys, fp_data)
-            with transaction(con, batch_postings=postings, batch_marks=marks, batch_tokens=stored):
+            with transaction(con, batch_postings=postings, batch_marks=marks, batch_tokens=stored,
+                             batch_sigs=near["sigs"], batch_buckets=near["buckets"],
+                             batch_near=near["near"]):
                 con.execute("INSERT INTO postings SELECT hash, doc_key FROM batch_postings")
+                con.execute("INSERT INTO minhash SELECT doc_key, sig FROM batch_sigs")
+                con.execute("INSERT INTO lsh_buckets SELECT bucket, doc_key FROM batch_buckets")
+                con.execute(
+                    "INSERT INTO near_dups SELECT doc_key, parent_key, root_key, shared, similarity "
+                    "FROM batch_near"
+                )
                 con.execute("INSERT INTO doc_tokens SELECT doc_key, data FROM batch_tokens")
                 con.execute("INSERT INTO fingerprinted SELECT doc_key, n_tokens, n_ngrams FROM batch_marks")
             done += len(chunk)
             progress("fingerprint", done, total)
         return total
+
+    def _near_duplicates(self, keys: list[int], hash_sets: list[np.ndarray]) -> dict[str, Any]:
+        """Group a fingerprinted batch (``keys`` ascending) with earlier documents (``neardup``).
+
+        Returns the rows to store (``sigs``, ``buckets``, ``near`` as Arrow tables) and
+        ``residual``: for each near duplicate, the fingerprints its parent lacks.
+        """
+        con = self.con
+        threshold = self.params.near_dup_threshold
+        ok = [i for i, h in enumerate(hash_sets)
+              if threshold > 0 and neardup.eligible(h.shape[0], self.params.min_shared_ngrams)]
+        ok_keys = [keys[i] for i in ok]
+        sigs = neardup.signatures([hash_sets[i] for i in ok]) if ok else np.empty((0, neardup.MINHASH_K), np.int64)
+        bands = neardup.band_keys(sigs) if ok else np.empty((0, neardup.MINHASH_BANDS), np.int64)
+        known_first: dict[int, int] = {}
+        known_sigs: dict[int, np.ndarray] = {}
+        if ok:
+            with registered(con, batch_bands=pa.table({"bucket": bands.ravel()})):
+                known_first = dict(con.execute(
+                    "SELECT bucket, doc_key FROM lsh_buckets SEMI JOIN batch_bands USING (bucket)"
+                ).fetchall())
+            if known_first:
+                got = con.execute(
+                    "SELECT doc_key, sig FROM minhash WHERE doc_key IN (SELECT unnest(?))",
+                    [sorted(set(known_first.values()))],
+                ).fetchall()
+                known_sigs = {k: np.asarray(sig, np.int64) for k, sig in got}
+        parents, firsts = neardup.group_batch(
+            ok_keys, sigs, bands, known_first, known_sigs, neardup.needed_equal(threshold)
+        )
+        by_key = dict(zip(keys, hash_sets, strict=True))
+        roots: dict[int, int] = {}
+        outside = sorted({p for p, _ in parents.values() if p not in by_key})
+        if outside:
+            roots = dict(con.execute(
+                "SELECT doc_key, root_key FROM near_dups WHERE doc_key IN (SELECT unnest(?))", [outside]
+            ).fetchall())
+        for key in sorted(parents):
+            parent = parents[key][0]
+            roots[key] = roots.get(parent, parent)
+        # what each group has posted so far: a member posts only fingerprints new to its group
+        posted: dict[int, np.ndarray] = {}
+        old_roots = sorted({r for k, r in roots.items() if k in parents and r not in by_key})
+        if old_roots:
+            rel = con.execute(
+                """
+                SELECT g.root, p.hash FROM postings p JOIN (
+                    SELECT doc_key, root_key AS root FROM near_dups WHERE root_key IN (SELECT unnest($r))
+                    UNION ALL SELECT unnest($r), unnest($r)) g USING (doc_key)
+                """,
+                {"r": old_roots},
+            ).fetchnumpy()
+            got_r = np.asarray(rel["root"], np.int64)
+            got_h = np.asarray(rel["hash"], np.int64)
+            order = np.argsort(got_r, kind="stable")
+            got_r, got_h = got_r[order], got_h[order]
+            cuts = np.flatnonzero(np.diff(got_r)) + 1
+            for part_r, part_h in zip(np.split(got_r, cuts), np.split(got_h, cuts), strict=True):
+                if part_r.shape[0]:
+                    posted[int(part_r[0])] = np.unique(part_h)
+        residual: dict[int, np.ndarray] = {}
+        near_rows: dict[str, list[Any]] = {n: [] for n in ("doc_key", "parent_key", "root_key", "shared",
+                                                            "similarity")}
+        for key in sorted(parents):
+            parent, eq = parents[key]
+            root = roots[key]
+            own = by_key[key]
+            have = posted.get(root)
+            if have is None:  # a root of this batch: it posted all of its fingerprints
+                have = by_key[root]
+            residual[key] = np.setdiff1d(own, have, assume_unique=True)
+            posted[root] = np.union1d(have, residual[key]) if residual[key].shape[0] else have
+            near_rows["doc_key"].append(key)
+            near_rows["parent_key"].append(parent)
+            near_rows["root_key"].append(root)
+            near_rows["shared"].append(int(own.shape[0] - residual[key].shape[0]))
+            near_rows["similarity"].append(eq / neardup.MINHASH_K)
+        sig_table = pa.table({
+            "doc_key": pa.array(ok_keys, pa.int32()),
+            "sig": pa.ListArray.from_arrays(
+                pa.array(np.arange(0, sigs.size + 1, neardup.MINHASH_K, dtype=np.int32)),
+                pa.array(sigs.ravel()),
+            ),
+        })
+        bucket_table = pa.table({
+            "bucket": pa.array(list(firsts), pa.int64()),
+            "doc_key": pa.array(list(firsts.values()), pa.int32()),
+        })
+        near_table = pa.table({
+            "doc_key": pa.array(near_rows["doc_key"], pa.int32()),
+            "parent_key": pa.array(near_rows["parent_key"], pa.int32()),
+            "root_key": pa.array(near_rows["root_key"], pa.int32()),
+            "shared": pa.array(near_rows["shared"], pa.int32()),
+            "similarity": pa.array(near_rows["similarity"], pa.float64()),
+        })
+        return {"sigs": sig_table, "buckets": bucket_table, "near": near_table, "residual": residual}
 
     def _align(self, progress: ProgressFn) -> tuple[int, int]:
         con = self.con
@@ -612,7 +722,12 @@ class Index:
         ranked = rank_documents_for_hashes(
             self.con, np.unique(hashes).tolist(), self.params, self.params.max_trace_candidates
         )
-        docs = self._fetch_documents([k for k, _ in ranked])
+        groups = self._group_earliest([k for k, _ in ranked])
+        keys: list[int] = []
+        for key, _shared in ranked:  # a near-duplicate group: its earliest copy too, first
+            earliest = groups[key][0] if key in groups else key
+            keys.extend(k for k in (earliest, key) if k not in keys)
+        docs = self._fetch_documents(keys)
         # the traced text may itself be indexed (same id, or the same text): it is said
         # so (``self``) and attributed to the other documents only
         self_id = provenance.find_self(text, query_id, {d["id"]: d for d in docs.values()})
@@ -621,7 +736,7 @@ class Index:
             self_id = query_id if row else None
         passages: list[Passage] = []
         source_texts: dict[str, str] = {}
-        for key, _shared in ranked:
+        for key in keys:
             doc = docs[key]
             if doc["id"] == self_id:
                 continue
@@ -634,7 +749,39 @@ class Index:
         result = provenance.build_trace(text, query_id, passages, meta, self.params,
                                         self_id=self_id)
         result["evasion"] = evasion_marks(text)  # look-alike letters, invisible characters
+        groups.update(self._group_earliest([k for k in keys if k not in groups]))
+        in_group = {docs[k]["id"]: groups[k] for k in keys if k in groups}
+        for src in result.get("sources", []):
+            if src.get("id") in in_group:  # indexed near-identical copies of this source (itself too)
+                src["near_duplicates"] = in_group[src["id"]][1]
+        result["sources"] = _group_first(result.get("sources", []), in_group)
         return result
+
+    def _group_earliest(self, keys: list[int]) -> dict[int, tuple[int, int, int]]:
+        """For documents in near-duplicate groups (``neardup``): ``{key: (the group's
+        earliest document, group size, root)}``."""
+        if not keys:
+            return {}
+        try:
+            self.con.execute("SELECT 1 FROM near_dups LIMIT 0")
+        except duckdb.CatalogException:  # an index from before near-duplicate groups, read-only
+            return {}
+        rows = self.con.execute(
+            """
+            WITH q AS (SELECT unnest(?) AS k),
+            r AS (SELECT q.k, coalesce(n.root_key, q.k) AS root
+                  FROM q LEFT JOIN near_dups n ON n.doc_key = q.k),
+            g AS (SELECT doc_key, root_key AS root FROM near_dups
+                  WHERE root_key IN (SELECT root FROM r)
+                  UNION ALL SELECT DISTINCT root, root FROM r)
+            SELECT r.k, arg_min(d.doc_key, (d.published_at IS NULL, d.published_at, d.doc_key)),
+                   count(DISTINCT d.doc_key), r.root
+            FROM r JOIN g USING (root) JOIN documents d ON d.doc_key = g.doc_key
+            GROUP BY r.k, r.root HAVING count(DISTINCT d.doc_key) > 1
+            """,
+            [keys],
+        ).fetchall()
+        return {int(k): (int(e), int(n), int(root)) for k, e, n, root in rows}
 
     def _fetch_documents(self, keys: list[int]) -> dict[int, dict[str, Any]]:
         if not keys:
@@ -805,6 +952,25 @@ def _quoted_passages(con: Any, cols: list[np.ndarray]) -> np.ndarray:
         "SELECT doc_key, text FROM documents WHERE doc_key IN (SELECT unnest(?))", [keys.tolist()]
     ).fetchall())
     return quoted_passages(np.stack(cols, axis=1), texts)
+
+
+def _group_first(sources: list[dict[str, Any]], in_group: dict[str, tuple[int, int, int]]) -> list[dict[str, Any]]:
+    """Sources of one near-duplicate group listed together, earliest first, where the
+    best-ranked of them stood (a reprint's byline or footer must not outrank the original)."""
+    def when(src: dict[str, Any]) -> tuple[bool, str, str]:
+        return (src.get("published_at") is None, str(src.get("published_at") or ""), str(src.get("id")))
+
+    out: list[dict[str, Any]] = []
+    done: set[int] = set()
+    for src in sources:
+        g = in_group.get(src.get("id"))  # type: ignore[arg-type]
+        if g is None:
+            out.append(src)
+        elif g[2] not in done:
+            done.add(g[2])
+            out.extend(sorted((s for s in sources if (in_group.get(s.get("id")) or (0, 0, -1))[2] == g[2]),
+                              key=when))
+    return out
 
 
 def _iso(value: Any) -> str | None:

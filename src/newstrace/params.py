@@ -43,6 +43,15 @@ class Params:
     """A document pair becomes a candidate when it shares at least this many fingerprints."""
     stem: bool = True
     """Match word stems (Snowball English), so 'reports'/'reported' match."""
+    near_dup_threshold: float = 0.7
+    """Documents whose estimated Jaccard similarity (MinHash over their fingerprints) with
+    an earlier document reaches this are its near duplicates (``neardup``): they post only
+    the fingerprints it lacks, so ``max_doc_freq`` counts distinct texts, not reprints, and
+    each is paired with its group instead of with every other copy (0: off)."""
+    max_pairs_per_doc: int = 50
+    """Evidence cap on candidates: a pair is kept when each document is among the other's
+    ``max_pairs_per_doc`` partners with the most shared fingerprints, for at least one of
+    the two (ties: lower key), so candidates stay linear in the corpus (0: no cap)."""
 
     # -- alignment --
     seed_max_occurrences: int = 8

@@ -44,6 +44,14 @@ CREATE TABLE IF NOT EXISTS postings_blocks(
 -- the tokens of each fingerprinted document (Tokens.to_bytes), so alignment reads them
 CREATE TABLE IF NOT EXISTS doc_tokens(doc_key INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS fingerprinted(doc_key INTEGER NOT NULL, n_tokens INTEGER, n_ngrams INTEGER);
+-- near-duplicate grouping (neardup): MinHash signatures, the first document of each LSH
+-- bucket, and each near duplicate's parent/root (the rest post only what the parent lacks)
+CREATE TABLE IF NOT EXISTS minhash(doc_key INTEGER NOT NULL, sig BIGINT[] NOT NULL);
+CREATE TABLE IF NOT EXISTS lsh_buckets(bucket BIGINT NOT NULL, doc_key INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS near_dups(
+    doc_key INTEGER NOT NULL, parent_key INTEGER NOT NULL, root_key INTEGER NOT NULL,
+    shared INTEGER NOT NULL, similarity DOUBLE NOT NULL
+);
 -- stage 4 output: candidate pairs (a_key < b_key); paired marks docs whose pairs are found
 CREATE TABLE IF NOT EXISTS pairs(
     a_key INTEGER NOT NULL, b_key INTEGER NOT NULL, shared INTEGER NOT NULL,
@@ -75,7 +83,8 @@ CREATE TABLE IF NOT EXISTS families(doc_key INTEGER NOT NULL, family_id INTEGER 
 """
 
 TABLES = (
-    "documents", "postings", "postings_blocks", "doc_tokens", "fingerprinted", "pairs", "paired", "passages",
+    "documents", "postings", "postings_blocks", "doc_tokens", "fingerprinted", "minhash", "lsh_buckets",
+    "near_dups", "pairs", "paired", "passages",
     "clusters", "cluster_members", "families",
 )
 

@@ -90,6 +90,8 @@ _TOKENS = T.StructType(
         T.StructField("stop", T.BinaryType()),
         T.StructField("starts", T.BinaryType()),
         T.StructField("ends", T.BinaryType()),
+        T.StructField("sig", T.ArrayType(T.LongType())),
+        T.StructField("bands", T.ArrayType(T.LongType())),
     ]
 )
 _TOKENS_ARROW = pa.schema(
@@ -97,6 +99,7 @@ _TOKENS_ARROW = pa.schema(
         ("doc_key", pa.int32()), ("n_tokens", pa.int32()), ("n_ngrams", pa.int32()),
         ("hashes", pa.list_(pa.int64())), ("ids", pa.binary()), ("stop", pa.binary()),
         ("starts", pa.binary()), ("ends", pa.binary()),
+        ("sig", pa.list_(pa.int64())), ("bands", pa.list_(pa.int64())),
     ]
 )
 
@@ -197,6 +200,7 @@ def _parse_records(
 
 def _fingerprint(batches: Iterator[pa.RecordBatch], params: Params) -> Iterator[pa.RecordBatch]:
     """Documents -> tokens (packed) and distinct n-gram fingerprints, as the DuckDB engine."""
+    from newstrace import neardup
     from newstrace.shingles import document_fingerprints
     from newstrace.tokens import tokenize_text
 
@@ -215,6 +219,13 @@ def _fingerprint(batches: Iterator[pa.RecordBatch], params: Params) -> Iterator[
             out["stop"].append(tok.stop.tobytes())
             out["starts"].append(tok.starts.tobytes())
             out["ends"].append(tok.ends.tobytes())
+            if params.near_dup_threshold > 0 and neardup.eligible(hashes.shape[0], params.min_shared_ngrams):
+                sig = neardup.signatures([hashes])
+                out["sig"].append(sig[0].tolist())
+                out["bands"].append(neardup.band_keys(sig)[0].tolist())
+            else:
+                out["sig"].append(None)
+                out["bands"].append(None)
         hashes_arr = pa.ListArray.from_arrays(
             pa.array(np.cumsum([0] + [h.shape[0] for h in out["hashes"]]), pa.int32()),
             pa.array(np.concatenate(out["hashes"]) if out["hashes"] else np.empty(0, np.int64)),
@@ -224,6 +235,7 @@ def _fingerprint(batches: Iterator[pa.RecordBatch], params: Params) -> Iterator[
             pa.array(out["n_ngrams"], pa.int32()), hashes_arr,
             pa.array(out["ids"], pa.binary()), pa.array(out["stop"], pa.binary()),
             pa.array(out["starts"], pa.binary()), pa.array(out["ends"], pa.binary()),
+            pa.array(out["sig"], pa.list_(pa.int64())), pa.array(out["bands"], pa.list_(pa.int64())),
         ]
         yield pa.record_batch(arrays, schema=_TOKENS_ARROW)
 
@@ -596,7 +608,18 @@ def run_pipeline(
     )
     _write(tokens, f"{work}/tokens")
     tokens = spark.read.parquet(f"{work}/tokens")
-    postings = tokens.select(F.explode("hashes").alias("hash"), "doc_key")
+    near = _near_duplicates(spark, tokens, params, out, work)
+    if near is None:
+        postings = tokens.select(F.explode("hashes").alias("hash"), "doc_key")
+    else:  # each group posts a fingerprint once, by its first document (newstrace.neardup)
+        roots = tokens.select("doc_key").join(near.select("doc_key", "root_key"), "doc_key", "left")
+        postings = (
+            tokens.select("doc_key", F.explode("hashes").alias("hash"))
+            .join(roots, "doc_key")
+            .groupBy(F.coalesce("root_key", "doc_key").alias("root"), "hash")
+            .agg(F.min("doc_key").alias("doc_key"))
+            .select("hash", "doc_key")
+        )
     _write(postings, f"{out}/postings")
     _write(tokens.select("doc_key", "n_tokens", "n_ngrams").orderBy("doc_key"), f"{out}/fingerprinted")
     postings = spark.read.parquet(f"{out}/postings")
@@ -619,6 +642,18 @@ def run_pipeline(
         .agg(F.count("*").cast("int").alias("shared"))
         .where(F.col("shared") >= params.min_shared_ngrams)
     )
+    if params.max_pairs_per_doc > 0:  # the evidence cap: each document's top partners
+        _write(pairs, f"{work}/pairs_all")
+        pairs = spark.read.parquet(f"{work}/pairs_all")
+        both = pairs.select(F.col("a_key").alias("d"), F.col("b_key").alias("o"), "a_key", "b_key", "shared").union(
+            pairs.select(F.col("b_key").alias("d"), F.col("a_key").alias("o"), "a_key", "b_key", "shared"))
+        rank = F.row_number().over(Window.partitionBy("d").orderBy(F.desc("shared"), "o"))
+        pairs = (
+            both.withColumn("_rank", rank).where(F.col("_rank") <= params.max_pairs_per_doc)
+            .groupBy("a_key", "b_key").agg(F.first("shared").alias("shared"))
+        )
+    if near is not None:
+        pairs = pairs.select("a_key", "b_key", "shared").union(_group_pairs(near, params))
     _write(pairs, f"{work}/pairs")
     pairs = spark.read.parquet(f"{work}/pairs")
     report.counts["pairs"] = pairs.count()
@@ -702,6 +737,84 @@ def run_pipeline(
         spark.createDataFrame([(json.dumps(manifest),)], "value string").coalesce(1).write.mode(
             "overwrite").text(f"{out}/_manifest")
     return report
+
+
+def _near_duplicates(
+    spark: SparkSession, tokens: DataFrame, params: Params, out: str, work: str
+) -> DataFrame | None:
+    """The rule of ``newstrace.neardup`` (as ``Index._near_duplicates``): each LSH bucket's
+    first document; a document's parent is the smallest of its buckets' first documents
+    before it whose signature agrees on ``needed_equal`` positions; roots by pointer
+    jumping. Writes ``minhash``, ``lsh_buckets`` and ``near_dups``; None when off."""
+    from newstrace import neardup
+
+    if params.near_dup_threshold <= 0:
+        return None
+    need = neardup.needed_equal(params.near_dup_threshold)
+    signed = tokens.where(F.col("sig").isNotNull())
+    _write(signed.select("doc_key", "sig").orderBy("doc_key"), f"{out}/minhash")
+    bands = signed.select("doc_key", F.explode("bands").alias("bucket"))
+    firsts = bands.groupBy("bucket").agg(F.min("doc_key").alias("first"))
+    _write(firsts.select("bucket", F.col("first").alias("doc_key")), f"{out}/lsh_buckets")
+    firsts = spark.read.parquet(f"{out}/lsh_buckets").withColumnRenamed("doc_key", "first")
+    cands = (
+        bands.join(firsts, "bucket").where(F.col("first") < F.col("doc_key"))
+        .select("doc_key", "first").distinct()
+        .join(signed.select("doc_key", F.col("sig").alias("sig_d")), "doc_key")
+        .join(signed.select(F.col("doc_key").alias("first"), F.col("sig").alias("sig_f")), "first")
+    )
+    equal = F.aggregate(
+        F.zip_with("sig_d", "sig_f", lambda x, y: F.when(x == y, 1).otherwise(0)), F.lit(0), lambda a, x: a + x
+    )
+    cands = cands.withColumn("eq", equal).where(F.col("eq") >= need)
+    first_ok = F.row_number().over(Window.partitionBy("doc_key").orderBy("first"))
+    parents = cands.withColumn("_n", first_ok).where("_n = 1").select(
+        "doc_key", F.col("first").alias("parent_key"), "eq", F.col("first").alias("root_key"))
+    _write(parents, f"{work}/near_0")
+    near = spark.read.parquet(f"{work}/near_0")
+    step = 0
+    while True:  # pointer jumping: root_key <- the root's own parent, until none has one
+        up = near.select(F.col("doc_key").alias("root_key"), F.col("root_key").alias("_up"))
+        hop = near.join(up, "root_key", "left")
+        if hop.where(F.col("_up").isNotNull()).limit(1).count() == 0:
+            break
+        step += 1
+        _write(hop.select("doc_key", "parent_key", "eq", F.coalesce("_up", "root_key").alias("root_key")),
+               f"{work}/near_{step}")
+        near = spark.read.parquet(f"{work}/near_{step}")
+    # shared: the document's fingerprints its group had already (it posts the rest)
+    root_of = tokens.select("doc_key", "hashes").join(near, "doc_key")
+    posted_before = (
+        tokens.select("doc_key", F.explode("hashes").alias("hash"))
+        .join(near.select("doc_key", "root_key"), "doc_key", "left")
+        .groupBy(F.coalesce("root_key", "doc_key").alias("root"), "hash")
+        .agg(F.min("doc_key").alias("doc_key"))
+        .groupBy("doc_key").agg(F.count("*").alias("_posted"))
+    )
+    final = root_of.join(posted_before, "doc_key", "left").select(
+        F.col("doc_key").cast("int"), F.col("parent_key").cast("int"), F.col("root_key").cast("int"),
+        (F.size("hashes") - F.coalesce("_posted", F.lit(0))).cast("int").alias("shared"),
+        (F.col("eq") / F.lit(neardup.MINHASH_K)).cast("double").alias("similarity"),
+    )
+    _write(final.orderBy("doc_key"), f"{out}/near_dups")
+    return spark.read.parquet(f"{out}/near_dups")
+
+
+def _group_pairs(near: DataFrame, params: Params) -> DataFrame:
+    """Candidate pairs of near duplicates (``candidates.find_new_candidates``): each with its
+    parent, and every two documents of a group of at most ``max_doc_freq``."""
+    star = near.select(F.least("parent_key", "doc_key").alias("a_key"),
+                       F.greatest("parent_key", "doc_key").alias("b_key"), "shared")
+    members = near.select("doc_key", "root_key").union(
+        near.select(F.col("root_key").alias("doc_key"), "root_key").distinct())
+    small = members.groupBy("root_key").count().where(F.col("count") <= params.max_doc_freq).select("root_key")
+    inner = (
+        near.join(small, "root_key")
+        .join(members.withColumnRenamed("doc_key", "x"), "root_key")
+        .where((F.col("x") < F.col("doc_key")) & (F.col("x") != F.col("parent_key")))
+        .select(F.col("x").alias("a_key"), F.col("doc_key").alias("b_key"), "shared")
+    )
+    return star.union(inner)
 
 
 def _cluster(

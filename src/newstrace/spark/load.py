@@ -39,6 +39,13 @@ TABLE_COLUMNS: dict[str, list[str]] = {
     "families": ["doc_key", "family_id"],
 }
 
+#: Tables an older engine did not write: loaded when present.
+OPTIONAL_TABLES: dict[str, list[str]] = {
+    "minhash": ["doc_key", "sig"],
+    "lsh_buckets": ["bucket", "doc_key"],
+    "near_dups": ["doc_key", "parent_key", "root_key", "shared", "similarity"],
+}
+
 
 def read_manifest(out_dir: str | Path) -> dict[str, Any]:
     """The ``_newstrace.json`` the Spark engine writes last (parameters, counts, timings).
@@ -93,7 +100,8 @@ def load_parquet(out_dir: str | Path, db_path: str | Path) -> dict[str, int]:
         counts: dict[str, int] = {}
         con.execute("BEGIN TRANSACTION")
         try:
-            for table, cols in TABLE_COLUMNS.items():
+            tables = {**TABLE_COLUMNS, **{t: c for t, c in OPTIONAL_TABLES.items() if (out / t).is_dir()}}
+            for table, cols in tables.items():
                 con.execute(f"DELETE FROM {table}")
                 glob = str(out / table / "*.parquet").replace("'", "''")
                 col_list = ", ".join(cols)
