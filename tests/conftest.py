@@ -75,25 +75,31 @@ def build_web_index(tmp: Path) -> dict[str, Any]:
 
 
 def build_chain_index(tmp: Path, n: int = 420) -> dict[str, Any]:
-    """An index whose largest reuse cluster has ``n`` articles: article i is blocks i..i+3
-    of a chain of made-up paragraphs, so each paragraph is in four articles (below the
-    boilerplate cut) and overlapping passages join every article into one cluster."""
+    """An index whose largest reuse cluster has ``n`` articles: one wire story of made-up
+    paragraphs reprinted ``n`` times, each reprint with its own dateline, closing line and
+    a small edit (a syndicated story: one near-duplicate group, one cluster)."""
     from newstrace.fixtures import demo_corpus, write_jsonl
     from newstrace.index import Index
 
     rng = random.Random(19)
-    vocab = sorted({w.strip(",.;:()\"'—") for d in demo_corpus() for w in d["text"].split()} - {""})
+    # plain words only: a stray quotation mark would make the story a "shared quotation"
+    vocab = sorted({w for d in demo_corpus() for w in d["text"].split() if w.isalpha()})
     blocks = []
-    for _ in range(n + 3):
+    for _ in range(5):
         words = [rng.choice(vocab) for _ in range(34)]
         blocks.append(" ".join(words).capitalize() + ".")
     records = []
     for i in range(n):
         hour = i * 7 // 60  # about 8.5 articles an hour, over two days
+        body = list(blocks)
+        k = rng.randrange(len(body))
+        words = body[k].split()
+        words[rng.randrange(1, len(words) - 1)] = rng.choice(vocab)  # a small per-copy edit
+        body[k] = " ".join(words)
         records.append({
             "id": f"chain-{i:03d}", "publisher": f"Outlet {i % 37}", "title": f"Chained story {i}",
             "published_at": f"2026-03-{1 + hour // 24:02d}T{hour % 24:02d}:{(i * 7) % 60:02d}:00",
-            "text": " ".join(blocks[i : i + 4]),
+            "text": f"CITY {i} (Outlet {i % 37}) — " + " ".join(body) + f" Reported for outlet {i}.",
         })
     corpus = tmp / "chain.jsonl"
     write_jsonl(corpus, records)

@@ -504,7 +504,8 @@ def test_host_header_checked(client: Any, clean_db: Path) -> None:
 
 
 def test_api_takes_json_or_upload_only(client: Any) -> None:
-    text = json.loads((CORPORA / "wire_reprint" / "articles.jsonl").read_text().splitlines()[1])["text"]
+    # reprint-3: an indexed reprint, so its trace cites the original (not itself)
+    text = json.loads((CORPORA / "wire_reprint" / "articles.jsonl").read_text().splitlines()[4])["text"]
     assert_error_shape(client.post("/api/trace", content=text, headers={"content-type": "text/plain"}), 415)
     assert_error_shape(client.post("/api/trace", data={"text": text}), 415)
     assert_error_shape(client.post("/api/trace", content=json.dumps({"text": text})), 415)  # no type

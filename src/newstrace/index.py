@@ -723,10 +723,11 @@ class Index:
             self.con, np.unique(hashes).tolist(), self.params, self.params.max_trace_candidates
         )
         groups = self._group_earliest([k for k, _ in ranked])
+        ties = self._group_ties({g[2]: g[0] for g in groups.values()})
         keys: list[int] = []
-        for key, _shared in ranked:  # a near-duplicate group: its earliest copy too, first
-            earliest = groups[key][0] if key in groups else key
-            keys.extend(k for k in (earliest, key) if k not in keys)
+        for key, _shared in ranked:  # a near-duplicate group: its earliest copies too, first
+            firsts = ties.get(groups[key][2], [groups[key][0]]) if key in groups else []
+            keys.extend(k for k in (*firsts, key) if k not in keys)
         docs = self._fetch_documents(keys)
         # the traced text may itself be indexed (same id, or the same text): it is said
         # so (``self``) and attributed to the other documents only
@@ -734,6 +735,12 @@ class Index:
         if self_id is None and query_id != "query":
             row = self.con.execute("SELECT 1 FROM documents WHERE id = ?", [query_id]).fetchall()
             self_id = query_id if row else None
+        self_key = next((k for k, d in docs.items() if d["id"] == self_id), None)
+        if self_key is not None and self_key in groups:
+            # the text is an indexed copy: its near-identical copies are its sources
+            more = [k for k in self._group_members(groups[self_key][2]) if k not in keys]
+            keys = more + keys
+            docs.update(self._fetch_documents(more))
         passages: list[Passage] = []
         source_texts: dict[str, str] = {}
         for key in keys:
@@ -756,6 +763,46 @@ class Index:
                 src["near_duplicates"] = in_group[src["id"]][1]
         result["sources"] = _group_first(result.get("sources", []), in_group)
         return result
+
+    def _group_members(self, root: int, limit: int = 10) -> list[int]:
+        """The earliest ``limit`` members of the near-duplicate group ``root``."""
+        rows = self.con.execute(
+            """
+            SELECT d.doc_key FROM documents d
+            WHERE d.doc_key = ? OR d.doc_key IN (SELECT doc_key FROM near_dups WHERE root_key = ?)
+            ORDER BY d.published_at IS NULL, d.published_at, d.doc_key LIMIT ?
+            """,
+            [root, root, limit],
+        ).fetchall()
+        return [int(k) for (k,) in rows]
+
+    def _group_ties(self, earliest_of_root: dict[int, int], limit: int = 10) -> dict[int, list[int]]:
+        """Per near-duplicate group (by root), its members published at the same time as
+        its earliest one (at most ``limit``): a tie for the earliest source is reported as
+        a tie, not settled by storage order."""
+        if not earliest_of_root:
+            return {}
+        rows = self.con.execute(
+            """
+            WITH e AS (SELECT unnest(?) AS root, unnest(?) AS first_key),
+            g AS (SELECT n.root_key AS root, n.doc_key FROM near_dups n SEMI JOIN e ON e.root = n.root_key
+                  UNION ALL SELECT root, root FROM e),
+            t AS (SELECT g.root, g.doc_key FROM g
+                  JOIN e USING (root)
+                  JOIN documents d ON d.doc_key = g.doc_key
+                  JOIN documents f ON f.doc_key = e.first_key
+                  WHERE d.published_at IS NOT DISTINCT FROM f.published_at)
+            SELECT root, list(DISTINCT doc_key ORDER BY doc_key)[1:?] FROM t GROUP BY root
+            """,
+            [list(earliest_of_root), list(earliest_of_root.values()), limit],
+        ).fetchall()
+        out = {int(r): [int(k) for k in ks] for r, ks in rows}
+        for root, first in earliest_of_root.items():  # the earliest itself leads
+            got = out.setdefault(root, [first])
+            if first in got:
+                got.remove(first)
+            got.insert(0, first)
+        return out
 
     def _group_earliest(self, keys: list[int]) -> dict[int, tuple[int, int, int]]:
         """For documents in near-duplicate groups (``neardup``): ``{key: (the group's

@@ -311,7 +311,8 @@ def attribute(
                 break
         else:
             minor.append([sid])
-    lead_by_fidelity(contributors, cover, lambda sid: exact_share(text, src_text[sid], spans[sid]))
+    lead_by_fidelity(contributors, cover, lambda sid: exact_share(text, src_text[sid], spans[sid]),
+                     lambda sid: _date_key(documents[sid], sid))
     group_cover = []
     for g in contributors:
         u = np.zeros(n_tok, dtype=bool)

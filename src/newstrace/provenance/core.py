@@ -35,6 +35,10 @@ SAME_GROUP_OVERLAP = 0.5
 #: equally good leads; the one whose passages are most often word for word the text
 #: leads (``lead_by_fidelity``).
 LEAD_NEAR_COVERAGE = 0.95
+#: Fidelities this close are equal for ``lead_by_fidelity`` (then the earliest leads).
+LEAD_FIDELITY_TIE = 0.02
+#: ...and above this fidelity the text repeats them word for word (see there).
+LEAD_VERBATIM = 0.5
 #: A copy is flagged as spun when its spin score (weighted lexical substitutions per 100
 #: aligned words, see ``spin_score``) reaches this ...
 SPIN_FLAG_SCORE = 2.0
@@ -803,19 +807,30 @@ def exact_share(text: str, src_text: str, spans: Iterable[tuple[int, int, int, i
 
 
 def lead_by_fidelity(groups: list[list[str]], masks: Mapping[str, np.ndarray],
-                     fidelity: Callable[[str], float]) -> None:
+                     fidelity: Callable[[str], float],
+                     date_key: Callable[[str], Any] | None = None) -> None:
     """Re-lead each group of copies (in place): of the members covering
     ``LEAD_NEAR_COVERAGE`` of what the first covers, the one with the highest
-    ``fidelity`` (e.g. ``exact_share``) leads; ties keep the ranking. A copy spun from
-    the original or the original itself, both covering a reprint, are told apart by
-    which one the reprint repeats word for word.
+    ``fidelity`` (e.g. ``exact_share``) leads. A copy spun from the original or the
+    original itself, both covering a reprint, are told apart by which one the reprint
+    repeats word for word. Members within ``LEAD_FIDELITY_TIE`` of the best fidelity
+    are equals. Of equals the first in ranking order (most covered) leads when the text
+    repeats them word for word (fidelity >= ``LEAD_VERBATIM``: a reprint of a reprint
+    holds the words the second added); when it repeats neither (a spun text), a word
+    more or less covered is chance and the earliest (``date_key``) leads.
     """
     for g in groups:
         best = int(masks[g[0]].sum())
         near = [sid for sid in g if int(masks[sid].sum()) >= LEAD_NEAR_COVERAGE * best]
         if len(near) < 2:
             continue
-        lead = max(near, key=fidelity)  # the first of equals: ranking order
+        fid = {sid: fidelity(sid) for sid in near}
+        top = max(fid.values())
+        equals = [sid for sid in near if fid[sid] >= top - LEAD_FIDELITY_TIE]
+        if date_key is None or top >= LEAD_VERBATIM:
+            lead = equals[0]  # repeated word for word: the one covering most (ranking)
+        else:  # a reworded text: a word more or less is chance, the earliest leads
+            lead = min(equals, key=date_key)
         g.remove(lead)
         g.insert(0, lead)
 
