@@ -921,6 +921,15 @@ def document_details(idx: Any, doc_keys: list[int]) -> dict[int, list[dict[str, 
     return details
 
 
+def genuine_swaps(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Dictionary rows a reader would accept as swaps (``edits.is_genuine_swap``): the
+    stored table keeps every pair (the spin score counts them); the report and the web
+    show these."""
+    from newstrace.edits import is_genuine_swap
+
+    return [r for r in rows if is_genuine_swap(r["source"], r["replacement"])]
+
+
 def stored_provenance(idx: Any) -> Provenance:
     """The stored tables as :func:`analyse` gives them, without recomputing, and without
     the edges (read them per document from the ``edges`` table) or the details
@@ -929,9 +938,9 @@ def stored_provenance(idx: Any) -> Provenance:
     try:
         documents = _python_documents(cur.sql("SELECT * FROM doc_provenance").to_arrow_table())
         clusters = _python_clusters(cur.sql("SELECT * FROM cluster_provenance").to_arrow_table())
-        substitutions = cur.sql(
+        substitutions = genuine_swaps(cur.sql(
             f"SELECT source, replacement, count, n_docs, lexical FROM substitutions ORDER BY {TABLE_ORDER['substitutions']}"
-        ).to_arrow_table().to_pylist()
+        ).to_arrow_table().to_pylist())
     finally:
         cur.close()
     return Provenance([], documents, substitutions, clusters)
@@ -1004,7 +1013,7 @@ def analyse(idx: Any, keep_details: bool = False) -> Provenance:
     clusters = _python_clusters(tables["cluster_provenance"])
     edges = tables["edges"].drop_columns(["directed", "spans"]).to_pylist()
     edges.sort(key=lambda e: (min(e["source_key"], e["target_key"]), max(e["source_key"], e["target_key"])))
-    substitutions = sorted(tables["substitutions"].to_pylist(), key=substitution_order)
+    substitutions = genuine_swaps(sorted(tables["substitutions"].to_pylist(), key=substitution_order))
     return Provenance(edges, documents, substitutions, clusters, details or {})
 
 

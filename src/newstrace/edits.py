@@ -376,6 +376,8 @@ def is_genuine_swap(src: str, dst: str) -> bool:
     (True, False)
     >>> is_genuine_swap("today", "amp"), is_genuine_swap("Trump", "Clinton")
     (False, False)
+    >>> is_genuine_swap("his", "the"), is_genuine_swap("today", "video_youtube")
+    (False, False)
     """
     from newstrace.tokens import STOPWORDS
 
@@ -385,8 +387,10 @@ def is_genuine_swap(src: str, dst: str) -> bool:
         return False
     if len(sw) > MAX_SWAP_WORDS or len(dw) > MAX_SWAP_WORDS:
         return False
-    if any(w in _STOPS_EXTRA for w in sw + dw):
+    if any(w in _STOPS_EXTRA or "_" in w for w in sw + dw):  # markup residue ("video_youtube")
         return False
+    if all(w in STOPWORDS or len(w) == 1 for w in sw + dw):
+        return False  # "his" -> "the", "s" -> "is": grammar around a rewrite, not a swap
     if _broken(src, (0, len(src))) or _broken(dst, (0, len(dst))):
         return False
     if len(sw) == len(dw) == 1 and (sw[0] in FUNCTION_WORDS) != (dw[0] in FUNCTION_WORDS):

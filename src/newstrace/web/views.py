@@ -16,6 +16,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from newstrace.edits import is_genuine_swap
 from newstrace.provenance import word_alignment
 from newstrace.report import isolate
 from newstrace.web.fulltext import FIELDS, FullText
@@ -523,6 +524,23 @@ def search_with_total(con: Any, q: str, field: str, limit: int = SEARCH_PAGE_SIZ
 MAX_OVERVIEW_PASSAGES = 5000
 
 
+def stored_dictionary(con: Any, limit: int) -> list[dict[str, Any]] | None:
+    """The corpus substitution dictionary the last build stored (the report's too), as
+    a reader sees it: genuine swaps only (``edits.is_genuine_swap``); None when the
+    index has no stored provenance."""
+    try:
+        rows = con.execute(
+            "SELECT source, replacement, count, n_docs FROM substitutions "
+            "ORDER BY n_docs DESC, count DESC, source, replacement"
+        ).fetchall()
+    except Exception:  # duckdb.CatalogException: an index without provenance tables
+        return None
+    if not rows:
+        return None
+    return [{"source": a, "replacement": b, "count": c, "documents": n}
+            for a, b, c, n in rows if is_genuine_swap(a, b)][:limit]
+
+
 def corpus_overview(con: Any) -> dict[str, Any]:
     """Most reused sources, most spun articles and the substitution dictionary.
 
@@ -605,10 +623,13 @@ def corpus_overview(con: Any) -> dict[str, Any]:
         for cp, n in per_copy.most_common(15)
         if n > 0
     ]
-    dictionary = [
-        {"source": k[0], "replacement": k[1], "count": c, "documents": len(sub_docs[k])}
-        for k, c in sorted(subs.items(), key=lambda x: (-len(sub_docs[x[0]]), -x[1], x[0]))[:60]
-    ]
+    dictionary = stored_dictionary(con, 60)
+    if dictionary is None:  # no corpus provenance stored: the sampled passages' swaps
+        dictionary = [
+            {"source": k[0], "replacement": k[1], "count": c, "documents": len(sub_docs[k])}
+            for k, c in sorted(subs.items(), key=lambda x: (-len(sub_docs[x[0]]), -x[1], x[0]))
+            if is_genuine_swap(*k)
+        ][:60]
     return {
         "most_reused": most_reused,
         "most_spun": most_spun,
