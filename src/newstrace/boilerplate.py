@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import xxhash
@@ -41,6 +41,9 @@ SITE_MIN_STORIES = 3
 BANAL_MIN_DOCS = 3
 #: ... at least this share of the pairs of those documents share nothing else.
 BANAL_LONE_SHARE = 0.5
+#: The pairs are those of an even sample of at most this many of the documents (a
+#: paragraph in thousands of documents would otherwise cost millions of pairs).
+BANAL_SAMPLE = 40
 #: Two pages are one story when their shared (non-template) paragraphs hold this share
 #: of the characters of the smaller one.
 SAME_STORY_SHARE = 0.5
@@ -73,14 +76,14 @@ def paragraphs(text: str) -> list[tuple[int, int, int]]:
     return out
 
 
-def _groups(pages: Sequence[int], shared: Mapping[int, dict[int, int]],
+def _groups(pages: Sequence[int], shared: Callable[[int, int], int],
             size: Mapping[int, int]) -> int:
     """Number of stories among ``pages``: greedy groups of pages that are one story
     (shared characters >= ``SAME_STORY_SHARE`` of the smaller page)."""
     leads: list[int] = []
     for p in sorted(pages):
         for q in leads:
-            common = shared[p].get(q, 0) if p in shared else 0
+            common = shared(p, q)
             if common >= SAME_STORY_SHARE * max(1, min(size[p], size[q])):
                 break
         else:
@@ -88,27 +91,46 @@ def _groups(pages: Sequence[int], shared: Mapping[int, dict[int, int]],
     return len(leads)
 
 
-def _shared_chars(
-    paras: Mapping[int, list[tuple[int, int, int]]], keys: Iterable[int], skip: set[int],
-    docs_of: Mapping[int, set[int]],
-) -> dict[int, dict[int, int]]:
-    """Characters of (non-``skip``) paragraphs each pair of documents shares, for the
-    documents holding any of ``keys``."""
-    wanted = set().union(*(docs_of[k] for k in keys)) if keys else set()
-    shared: dict[int, dict[int, int]] = defaultdict(dict)
-    for key, ds in docs_of.items():
-        if key in skip or len(ds) < 2:
-            continue
-        inside = sorted(ds & wanted)
-        if len(inside) < 2:
-            continue
-        length = {d: max(e - s for s, e, k in paras[d] if k == key) for d in inside}
-        for i, a in enumerate(inside):
-            for b in inside[i + 1:]:
-                n = min(length[a], length[b])
-                shared[a][b] = shared[a].get(b, 0) + n
-                shared[b][a] = shared[b].get(a, 0) + n
-    return shared
+class _Shared:
+    """Characters of (non-``skip``) paragraphs two documents share, computed for the
+    pairs asked about (and remembered): every pair of the documents holding a common
+    paragraph would be quadratic (a sign-off line in 19,000 Reuters texts)."""
+
+    def __init__(self, paras: Mapping[int, list[tuple[int, int, int]]], skip: set[int]) -> None:
+        self.skip = skip
+        self.lengths: dict[int, dict[int, int]] = {}
+        self.paras = paras
+        self.memo: dict[tuple[int, int], int] = {}
+
+    def _lengths(self, d: int) -> dict[int, int]:
+        got = self.lengths.get(d)
+        if got is None:
+            got = {}
+            for s, e, k in self.paras[d]:
+                if k not in self.skip and e - s > got.get(k, 0):
+                    got[k] = e - s
+            self.lengths[d] = got
+        return got
+
+    def __call__(self, a: int, b: int) -> int:
+        key = (a, b) if a < b else (b, a)
+        hit = self.memo.get(key)
+        if hit is None:
+            la, lb = self._lengths(a), self._lengths(b)
+            if len(la) > len(lb):
+                la, lb = lb, la
+            hit = sum(min(n, lb[k]) for k, n in la.items() if k in lb)
+            self.memo[key] = hit
+        return hit
+
+
+def _sample(docs: Sequence[int], n: int) -> list[int]:
+    """At most ``n`` of ``docs`` (sorted), evenly spread: deterministic, so both engines
+    and every run see the same sample."""
+    if len(docs) <= n:
+        return list(docs)
+    step = len(docs) / n
+    return [docs[int(i * step)] for i in range(n)]
 
 
 def boilerplate_spans(
@@ -155,7 +177,7 @@ def boilerplate_spans(
         if not cands:
             continue
         # pages of one story (a story and its update) share most of their text
-        shared = _shared_chars(paras, cands, set(), local)
+        shared = _Shared(paras, set())
         for k in cands:
             if _groups(sorted(local[k]), shared, size) >= site_min_stories:
                 template[pub].add(k)
@@ -165,16 +187,17 @@ def boilerplate_spans(
     cands = {k for k, ds in docs_of.items() if len(ds) >= banal_min_docs}
     banal: set[int] = set()
     if cands:
-        shared = _shared_chars(paras, cands, site_keys, docs_of)
+        shared = _Shared(paras, site_keys)
         for k in sorted(cands):
-            ds = sorted(docs_of[k])
+            # the share of lone pairs, estimated on an even sample of the documents
+            ds = _sample(sorted(docs_of[k]), BANAL_SAMPLE)
             lone = total = 0
             length = {d: max(e - s for s, e, kk in paras[d] if kk == k) for d in ds}
             for i, a in enumerate(ds):
                 for b in ds[i + 1:]:
                     total += 1
                     own = 0 if k in site_keys else min(length[a], length[b])
-                    if shared.get(a, {}).get(b, 0) - own <= 0:
+                    if shared(a, b) - own <= 0:
                         lone += 1
             if total and lone >= banal_lone_share * total:
                 banal.add(k)
