@@ -16,8 +16,8 @@ from newstrace.params import Params
 from newstrace.provenance import (
     classify,
     earliest_label,
+    find_moves,
     is_lexical_substitution,
-    moved_sentences,
     spin_score,
     word_alignment,
 )
@@ -89,12 +89,13 @@ def test_word_alignment_insert_delete_and_sentence_edge():
 def test_moved_sentences():
     src = "Alpha one two three. Beta four five six. Gamma seven eight nine."
     cpy = "Gamma seven eight nine. Alpha one two three. Beta four five six."
-    # the aligner gives one passage per reordered piece; each is diffed on its own
-    m = []
+    # the aligner gives one passage per reordered piece; moves come from the one seam
+    spans = []
     for piece in ("Gamma seven eight nine.", "Alpha one two three.", "Beta four five six."):
         c, s_ = cpy.index(piece), src.index(piece)
-        m += word_alignment(cpy, (c, c + len(piece)), src, (s_, s_ + len(piece)))[0]
-    assert moved_sentences(cpy, sorted(m)) == [0]
+        spans.append((s_, s_ + len(piece), c, c + len(piece)))
+    moves = find_moves(src, cpy, spans)
+    assert [m.dst_span for m in moves] == [(0, len("Gamma seven eight nine."))]
 
 
 def test_spin_score_and_lexical():

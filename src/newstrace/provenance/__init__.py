@@ -51,7 +51,6 @@ from newstrace.provenance.core import (
     is_lexical_substitution,
     is_spun,
     lead_by_fidelity,
-    moved_sentences,
     reworded_weight,
     spin_score,
     word_alignment,
@@ -69,6 +68,6 @@ __all__ = [
     "classify", "contributor_groups", "copied_mask", "copied_spans", "derived_share",
     "earliest_label", "edit_dict", "exact_share", "extend_to_sentence_edges", "find_moves",
     "find_self", "group_sources", "is_lexical_substitution", "is_spun", "lead_by_fidelity",
-    "moved_sentences", "quotation_mask", "reworded_weight", "spin_score", "trace_json",
+    "quotation_mask", "reworded_weight", "spin_score", "trace_json",
     "word_alignment", "word_edits",
 ]

@@ -22,7 +22,7 @@ import numba as nb
 import numpy as np
 
 from newstrace.params import Params
-from newstrace.tokens import STOPWORDS, TOKEN_RE, quotation_mask, split_sentences
+from newstrace.tokens import STOPWORDS, TOKEN_RE, quotation_mask
 
 #: A replaced run longer than this (tokens, either side) is a rewrite, not a substitution.
 MAX_SUBSTITUTION_TOKENS = 4
@@ -710,62 +710,6 @@ def spin_score(
         key = (src.casefold(), rep.casefold())
         total += 1.0 + (1.0 if pair_docs and pair_docs.get(key, 0) >= 2 else 0.0)
     return round(100.0 * total / max(1, aligned_words), 3)
-
-
-def moved_sentences(
-    text: str, matches: Sequence[tuple[int, int, int, int]],
-    sentences: Sequence[tuple[int, int]] | None = None,
-) -> list[int]:
-    """Indices of the copy's sentences that were moved relative to their source.
-
-    Each sentence with matched words gets its median source position; the sentences
-    on the longest run in increasing source order stay, the rest are "moved".
-
-    >>> src = "Alpha one two three. Beta four five six. Gamma seven eight nine."
-    >>> cpy = "Gamma seven eight nine. Alpha one two three. Beta four five six."
-    >>> _, _ = word_alignment(cpy, (0, len(cpy)), src, (0, len(src)))
-    >>> ms = [(c, c + 5, s, s + 5) for c, s in ((0, 41), (24, 0), (45, 21))]
-    >>> moved_sentences(cpy, ms)
-    [0]
-    """
-    positions: list[tuple[int, float]] = []
-    sents = split_sentences(text) if sentences is None else sentences
-    if not matches or not sents:
-        return []
-    # each match's sentence by binary search (only the sentences holding matches are
-    # visited: linear in the matches, not sentences x matches)
-    ms = np.asarray(sorted(matches), dtype=np.int64).reshape(-1, 4)
-    s_starts = np.fromiter((a for a, _ in sents), dtype=np.int64, count=len(sents))
-    s_ends = np.fromiter((b for _, b in sents), dtype=np.int64, count=len(sents))
-    si = np.searchsorted(s_starts, ms[:, 0], side="right") - 1
-    ok = si >= 0
-    ok[ok] = ms[ok, 0] < s_ends[si[ok]]
-    si, src_pos = si[ok], ms[ok, 2]
-    if len(si):
-        cuts = np.flatnonzero(np.diff(si)) + 1
-        for grp_si, grp in zip(np.split(si, cuts), np.split(src_pos, cuts), strict=True):
-            positions.append((int(grp_si[0]), float(np.sort(grp)[len(grp) // 2])))
-    if len(positions) < 2:
-        return []
-    # longest increasing subsequence (patience, O(n log n)) over source positions
-    tails: list[float] = []
-    tails_idx: list[int] = []
-    prev = [-1] * len(positions)
-    for k, (_, pos) in enumerate(positions):
-        j = bisect.bisect_left(tails, pos)
-        if j == len(tails):
-            tails.append(pos)
-            tails_idx.append(k)
-        else:
-            tails[j] = pos
-            tails_idx[j] = k
-        prev[k] = tails_idx[j - 1] if j > 0 else -1
-    keep: set[int] = set()
-    k = tails_idx[-1] if tails_idx else -1
-    while k != -1:
-        keep.add(k)
-        k = prev[k]
-    return [positions[k][0] for k in range(len(positions)) if k not in keep]
 
 
 def group_sources(masks: Mapping[str, np.ndarray], order: Sequence[str]) -> list[list[str]]:
