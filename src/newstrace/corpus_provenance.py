@@ -930,6 +930,14 @@ def genuine_swaps(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in rows if is_genuine_swap(r["source"], r["replacement"])]
 
 
+def stored_dictionary(con: Any) -> list[dict[str, Any]]:
+    """The stored corpus dictionary as the report and the web show it (most widespread
+    first, genuine swaps only: :func:`genuine_swaps`)."""
+    return genuine_swaps(con.sql(
+        f"SELECT source, replacement, count, n_docs, lexical FROM substitutions ORDER BY {TABLE_ORDER['substitutions']}"
+    ).to_arrow_table().to_pylist())
+
+
 def stored_provenance(idx: Any) -> Provenance:
     """The stored tables as :func:`analyse` gives them, without recomputing, and without
     the edges (read them per document from the ``edges`` table) or the details
@@ -938,9 +946,7 @@ def stored_provenance(idx: Any) -> Provenance:
     try:
         documents = _python_documents(cur.sql("SELECT * FROM doc_provenance").to_arrow_table())
         clusters = _python_clusters(cur.sql("SELECT * FROM cluster_provenance").to_arrow_table())
-        substitutions = genuine_swaps(cur.sql(
-            f"SELECT source, replacement, count, n_docs, lexical FROM substitutions ORDER BY {TABLE_ORDER['substitutions']}"
-        ).to_arrow_table().to_pylist())
+        substitutions = stored_dictionary(cur)
     finally:
         cur.close()
     return Provenance([], documents, substitutions, clusters)

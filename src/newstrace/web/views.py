@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+import duckdb
 from markupsafe import Markup, escape
 
 from newstrace.edits import is_genuine_swap
@@ -525,20 +526,19 @@ MAX_OVERVIEW_PASSAGES = 5000
 
 
 def stored_dictionary(con: Any, limit: int) -> list[dict[str, Any]] | None:
-    """The corpus substitution dictionary the last build stored (the report's too), as
-    a reader sees it: genuine swaps only (``edits.is_genuine_swap``); None when the
-    index has no stored provenance."""
+    """The corpus substitution dictionary the last build stored, as the report shows it
+    (``corpus_provenance.stored_dictionary``); None when the index has no stored
+    provenance."""
+    from newstrace.corpus_provenance import stored_dictionary as stored
+
     try:
-        rows = con.execute(
-            "SELECT source, replacement, count, n_docs FROM substitutions "
-            "ORDER BY n_docs DESC, count DESC, source, replacement"
-        ).fetchall()
-    except Exception:  # duckdb.CatalogException: an index without provenance tables
+        rows = stored(con)
+    except duckdb.CatalogException:  # an index without provenance tables
         return None
-    if not rows:
+    if not con.execute("SELECT count(*) FROM substitutions").fetchone()[0]:
         return None
-    return [{"source": a, "replacement": b, "count": c, "documents": n}
-            for a, b, c, n in rows if is_genuine_swap(a, b)][:limit]
+    return [{"source": r["source"], "replacement": r["replacement"], "count": r["count"],
+             "documents": r["n_docs"]} for r in rows[:limit]]
 
 
 def corpus_overview(con: Any) -> dict[str, Any]:
