@@ -49,22 +49,10 @@ def _free_port() -> int:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("webui")
     data = build_web_index(tmp)
-    app = create_app(data["db"], max_upload_bytes=LIMIT)
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    data["url"] = f"http://127.0.0.1:{port}"
     data["tmp"] = tmp
-    yield data
-    srv.should_exit = True
-    thread.join(timeout=10)
+    for url in _serve(data["db"]):
+        data["url"] = url
+        yield data
 
 
 def _serve(db: Path) -> Iterator[str]:
